@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/dropsync/dropsync/internal/config"
+	"github.com/dropsync/dropsync/internal/dropsync"
+	"github.com/dropsync/dropsync/internal/httpapi"
+	"github.com/dropsync/dropsync/internal/metrics"
+	"github.com/dropsync/dropsync/jobs"
+)
+
+// observedSupplier counts every supplier call for /metrics.
+type observedSupplier struct {
+	jobs.Supplier
+	id  string
+	obs *metrics.Metrics
+}
+
+func (s observedSupplier) PlaceOrder(ctx context.Context, req dropsync.SupplierOrderRequest) (dropsync.SupplierOrder, error) {
+	so, err := s.Supplier.PlaceOrder(ctx, req)
+	s.obs.SupplierCall(s.id, "place_order", err)
+	return so, err
+}
+
+func (s observedSupplier) GetOrder(ctx context.Context, ref dropsync.SupplierOrderRef) (dropsync.SupplierOrder, error) {
+	so, err := s.Supplier.GetOrder(ctx, ref)
+	s.obs.SupplierCall(s.id, "get_order", err)
+	return so, err
+}
+
+func (s observedSupplier) CancelOrder(ctx context.Context, ref dropsync.SupplierOrderRef) (dropsync.SupplierOrder, error) {
+	so, err := s.Supplier.CancelOrder(ctx, ref)
+	s.obs.SupplierCall(s.id, "cancel_order", err)
+	return so, err
+}
+
+func (s observedSupplier) Inventory(ctx context.Context, skus []string) ([]dropsync.Stock, error) {
+	st, err := s.Supplier.Inventory(ctx, skus)
+	s.obs.SupplierCall(s.id, "inventory", err)
+	return st, err
+}
+
+// newKindSupplier builds connectors for kinds other than http.
+func newKindSupplier(s config.Supplier, client *http.Client, now func() time.Time, log zerolog.Logger) (jobs.Supplier, httpapi.EventParser, error) {
+	return nil, nil, fmt.Errorf("suppliers[%s].kind: %q is not supported by this build", s.ID, s.Kind)
+}
+
+// mountOperations adds /metrics and the dashboard.
+func (m *Main) mountOperations(api *httpapi.Server) {
+	shops := make([]string, 0, len(m.Config.Shops))
+	for _, s := range m.Config.Shops {
+		shops = append(shops, s.Domain)
+	}
+	m.Observer.WatchOrders(m.Store, shops)
+	api.Handle("/metrics", promhttp.HandlerFor(m.Observer.Registry, promhttp.HandlerOpts{}))
+}
+
+// asynqLogger sends asynq's own log lines through zerolog.
+type asynqLogger struct{ log zerolog.Logger }
+
+func (l asynqLogger) Debug(args ...any) { l.log.Debug().Msg(fmt.Sprint(args...)) }
+func (l asynqLogger) Info(args ...any)  { l.log.Info().Msg(fmt.Sprint(args...)) }
+func (l asynqLogger) Warn(args ...any)  { l.log.Warn().Msg(fmt.Sprint(args...)) }
+func (l asynqLogger) Error(args ...any) { l.log.Error().Msg(fmt.Sprint(args...)) }
+func (l asynqLogger) Fatal(args ...any) { l.log.Fatal().Msg(fmt.Sprint(args...)) }
