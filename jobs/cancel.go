@@ -119,7 +119,7 @@ func (p *Pipeline) cancelPurchaseOrders(ctx context.Context, shop string, id int
 		}
 		if o.CancelNotice == "" {
 			o.CancelNotice = "cancelled at the storefront after a parcel had shipped: what had not shipped was cancelled, the shipped parcels go on"
-			o.Record(now, "cancelled_after_shipping", o.CancelNotice)
+			o.Notice(now, "cancelled_after_shipping", o.CancelNotice)
 			credit = o.InvoiceNumber != ""
 		}
 		o.Advance(now)

@@ -40,6 +40,12 @@ func (p *Pipeline) handleForward(ctx context.Context, t *asynq.Task) error {
 		}
 		return fmt.Errorf("forward %s to %s: %w", po.ID, po.Supplier, err)
 	}
+	if st := dropsync.POState(so.Status); st == dropsync.POCancelled || st == dropsync.POFailed {
+		// The supplier already holds this purchase order id in an end state (cancelled or
+		// failed before): it will not ship it, and a new order cannot reuse the id.
+		return p.refused(ctx, o, *po, &dropsync.Error{Code: dropsync.EPERMANENT, Reason: "supplier_" + so.Status,
+			Message: fmt.Sprintf("%s holds purchase order %s as %s", po.Supplier, po.ID, so.Status)})
+	}
 	now := p.now()
 	var cancel bool
 	o, _, err = p.store.UpdateOrder(ctx, pl.Shop, pl.OrderID, func(o *dropsync.Order) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/hibiken/asynq"
 
@@ -24,6 +25,17 @@ func (p *Pipeline) handleIngest(ctx context.Context, t *asynq.Task) error {
 		return p.ingestSale(ctx, ev)
 	case ev.Refund != nil:
 		return p.ingestRefund(ctx, ev)
+	case ev.OrderID != 0:
+		// orders/edited carries only the edit: read the order as it is now.
+		if gone, err := p.shopGone(ctx, ev.Shop); err != nil || gone {
+			return err
+		}
+		sale, err := p.storefront.Order(ctx, ev.Shop, ev.OrderID)
+		if err != nil {
+			return fmt.Errorf("read edited order %s: %w", orderRef(ev.Shop, ev.OrderID), err)
+		}
+		ev.Sale = &sale
+		return p.ingestSale(ctx, ev)
 	}
 	return fmt.Errorf("ingest event %s of %s carries no order: %w", ev.Topic, ev.Shop, asynq.SkipRetry)
 }
@@ -50,8 +62,25 @@ func (p *Pipeline) ingestSale(ctx context.Context, ev dropsync.StorefrontEvent) 
 		if !sale.UpdatedAt.After(o.UpdatedAt) {
 			return dropsync.ErrNoChange
 		}
+		prev := o.Sale
 		o.Sale = sale
 		o.Record(now, "updated", ev.Topic+" via "+ev.Source)
+		addressChanged := !sameAddress(prev.ShippingAddress, sale.ShippingAddress)
+		linesChanged := linesKey(prev) != linesKey(sale)
+		switch {
+		case o.State == dropsync.StateForwarding && !o.Placed() && (addressChanged || linesChanged):
+			// Edited before any supplier has it: plan again from the new version.
+			o.PurchaseOrders = nil
+			o.State = dropsync.StateReceived
+			o.Round++
+			o.Record(now, "reverify", "the order was edited before forwarding")
+		case o.Placed() && o.CancelledAt == nil && addressChanged:
+			o.Notice(now, "address_changed_after_forwarding",
+				"the shipping address changed after suppliers had the order; they ship to the address they were given")
+		case o.Placed() && o.CancelledAt == nil && linesChanged:
+			o.Notice(now, "lines_changed_after_forwarding",
+				"the order's lines changed after suppliers had it; their purchase orders are unchanged")
+		}
 		if o.State == dropsync.StateHeld {
 			// The order changed (paid, address fixed, …): verify it again.
 			o.State, o.HoldReason, o.Holds = dropsync.StateReceived, "", nil
@@ -68,4 +97,53 @@ func (p *Pipeline) ingestSale(ctx context.Context, ev dropsync.StorefrontEvent) 
 			Str("state", string(o.State)).Msg("order stored")
 	}
 	return p.reconcile(ctx, o)
+}
+
+// ingestRefund records a refund on the stored order (refunds do not always move the order's
+// updated_at in the event that announces them) and queues its credit note when the order is
+// invoiced.
+func (p *Pipeline) ingestRefund(ctx context.Context, ev dropsync.StorefrontEvent) error {
+	refund := *ev.Refund
+	now := p.now()
+	o, _, err := p.store.UpdateOrder(ctx, ev.Shop, ev.OrderID, func(o *dropsync.Order) error {
+		for _, r := range o.Refunds {
+			if r.ID == refund.ID {
+				return dropsync.ErrNoChange
+			}
+		}
+		o.Refunds = append(o.Refunds, refund)
+		o.Record(now, "refund", fmt.Sprintf("refund %d of %s %s", refund.ID, refund.Amount.StringFixed(2), o.Currency))
+		return nil
+	})
+	if dropsync.ErrorCode(err) == dropsync.ENOTFOUND {
+		p.logger(ctx).Info().Str("shop", ev.Shop).Int64("order_id", ev.OrderID).
+			Msg("refund for an order dropsync does not hold; ignored")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if o.InvoiceNumber != "" {
+		t, err := NewInvoiceTask(InvoicePayload{Shop: o.Shop, OrderID: o.ID, RefundID: refund.ID, Round: o.Round})
+		if err := p.enqueue(ctx, t, err); err != nil {
+			return err
+		}
+	}
+	return p.reconcile(ctx, o)
+}
+
+func sameAddress(a, b *dropsync.Address) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// linesKey identifies what the order asks to ship: each line and its current quantity.
+func linesKey(s dropsync.Sale) string {
+	var b strings.Builder
+	for _, l := range s.Lines {
+		fmt.Fprintf(&b, "%d:%s:%d:%d;", l.ID, l.MappingSKU(), l.Quantity, l.CurrentQuantity)
+	}
+	return b.String()
 }

@@ -56,6 +56,11 @@ type Storefront interface {
 	// Risk returns the storefront's fraud recommendation for the order: "accept",
 	// "investigate", "cancel" or "" when it has none.
 	Risk(ctx context.Context, shop string, orderID int64) (string, error)
+	// UpdatedOrders reads one page of orders updated at or after since, oldest update first;
+	// the cursor continues a walk ("" starts one, a returned "" ends it).
+	UpdatedOrders(ctx context.Context, shop string, since time.Time, cursor string) ([]dropsync.Sale, string, error)
+	// Order reads one order (ENOTFOUND when the storefront has none).
+	Order(ctx context.Context, shop string, id int64) (dropsync.Sale, error)
 }
 
 // Enqueuer puts tasks on the queue; *asynq.Client is one.
@@ -71,19 +76,23 @@ type Pipeline struct {
 	storefront Storefront
 	suppliers  map[string]Supplier
 	invoices   Invoicer
+	compliance ComplianceStore
+	janitor    TaskPurger
 	obs        Observer
 	now        func() time.Time
 	log        zerolog.Logger
 	stock      *stockCache
 }
 
-// Deps are the pipeline's collaborators. Invoices and Observer may be nil.
+// Deps are the pipeline's collaborators. Invoices, Janitor and Observer may be nil.
 type Deps struct {
 	Store      Store
 	Enqueuer   Enqueuer
 	Storefront Storefront
 	Suppliers  map[string]Supplier
 	Invoices   Invoicer
+	Compliance ComplianceStore
+	Janitor    TaskPurger
 	Observer   Observer
 	Now        func() time.Time
 }
@@ -99,7 +108,7 @@ func NewPipeline(cfg *config.Config, d Deps, log zerolog.Logger) *Pipeline {
 		obs = nopObserver{}
 	}
 	return &Pipeline{cfg: cfg, store: d.Store, enq: d.Enqueuer, storefront: d.Storefront,
-		suppliers: d.Suppliers, invoices: d.Invoices, obs: obs,
+		suppliers: d.Suppliers, invoices: d.Invoices, compliance: d.Compliance, janitor: d.Janitor, obs: obs,
 		now: func() time.Time { return now().UTC() }, log: log,
 		stock: newStockCache(30 * time.Second)}
 }

@@ -44,7 +44,7 @@ func (p *Pipeline) handlePush(ctx context.Context, t *asynq.Task) error {
 	now := p.now()
 
 	var f dropsync.Fulfillment
-	var event, detail string
+	var event, detail, unfulfillable string
 	switch {
 	case sh.FulfillmentID != 0:
 		if err := p.storefront.UpdateTracking(ctx, req, sh.FulfillmentID); err != nil {
@@ -75,13 +75,36 @@ func (p *Pipeline) handlePush(ctx context.Context, t *asynq.Task) error {
 			return nil // pushed meanwhile
 		}
 		f, err = p.storefront.Fulfill(ctx, req, attempts > 1)
-		if err != nil {
+		if dropsync.ErrorReason(err) == dropsync.ReasonNotSent {
+			// Nothing reached the storefront: the next attempt need not check first.
+			if _, _, uerr := p.store.UpdateOrder(ctx, pl.Shop, pl.OrderID, func(o *dropsync.Order) error {
+				sh := o.PurchaseOrder(pl.POID).Shipment(pl.ShipmentID)
+				if sh == nil || sh.Pushed || sh.PushAttempts != attempts {
+					return dropsync.ErrNoChange
+				}
+				sh.PushAttempts--
+				return nil
+			}); uerr != nil {
+				return uerr
+			}
 			return fmt.Errorf("fulfill parcel %s of %s: %w", sh.ID, orderRef(o.Shop, o.ID), err)
 		}
-		event = "fulfilled_parcel"
-		detail = fmt.Sprintf("storefront fulfillment %d for parcel %s (%s %s)", f.ID, sh.ID, req.Carrier, req.TrackingNumber)
-		if f.Existing {
-			detail += "; found already recorded"
+		switch {
+		case dropsync.ErrorCode(err) == dropsync.ECONFLICT:
+			// The storefront has nothing left to fulfil for these lines: the merchant
+			// fulfilled them by hand, or the order was cancelled there. Nothing more can be
+			// recorded; say so where an operator looks.
+			unfulfillable = dropsync.ErrorMessage(err)
+			event, detail = "parcel_not_recorded", fmt.Sprintf(
+				"parcel %s (%s %s) could not become a storefront fulfillment: %s", sh.ID, req.Carrier, req.TrackingNumber, unfulfillable)
+		case err != nil:
+			return fmt.Errorf("fulfill parcel %s of %s: %w", sh.ID, orderRef(o.Shop, o.ID), err)
+		default:
+			event = "fulfilled_parcel"
+			detail = fmt.Sprintf("storefront fulfillment %d for parcel %s (%s %s)", f.ID, sh.ID, req.Carrier, req.TrackingNumber)
+			if f.Existing {
+				detail += "; found already recorded"
+			}
 		}
 	}
 	fulfilled := false
@@ -99,10 +122,16 @@ func (p *Pipeline) handlePush(ctx context.Context, t *asynq.Task) error {
 		// A correction that arrived meanwhile leaves the parcel unpushed for its own task.
 		sh.Pushed = sh.TrackingNumber == req.TrackingNumber
 		sh.PushedAt = &now
-		if len(units) == 0 {
+		switch {
+		case len(units) == 0:
 			sh.Note = "part of a bundle: completes no storefront unit on its own"
+			o.Record(now, event, detail)
+		case unfulfillable != "":
+			sh.Note = "not recorded at the storefront: " + unfulfillable
+			o.Notice(now, event, detail)
+		default:
+			o.Record(now, event, detail)
 		}
-		o.Record(now, event, detail)
 		fulfilled = o.Advance(now) && o.State == dropsync.StateFulfilled
 		return nil
 	})

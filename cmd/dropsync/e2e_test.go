@@ -127,6 +127,24 @@ func TestSpineWebhookToSupplierToFulfillment(t *testing.T) {
 	if before.PurchaseOrders[0].SupplierOrderID == nil {
 		t.Errorf("supplier order id missing in admin view")
 	}
+
+	// Once fulfilled, the order is invoiced: JSON and PDF through the admin API.
+	w.eventually("invoice issued", func() bool { v = w.order(id); return v.InvoiceNumber != nil }, nil)
+	var inv struct {
+		Number  string `json:"number"`
+		OrderID int64  `json:"order_id"`
+		Total   string `json:"total"`
+	}
+	if st := w.api("GET", "/api/v1/invoices/"+*v.InvoiceNumber, nil, &inv); st != 200 {
+		t.Fatalf("GET invoice: %d", st)
+	}
+	if inv.OrderID != id || inv.Total != order.TotalPrice.StringFixed(2) || !strings.HasPrefix(inv.Number, "INV-") {
+		t.Errorf("invoice %+v, want order %d total %s", inv, id, order.TotalPrice.StringFixed(2))
+	}
+	pdf := w.raw("GET", "/api/v1/invoices/"+*v.InvoiceNumber+".pdf")
+	if !strings.HasPrefix(pdf, "%PDF-") {
+		t.Errorf("invoice PDF starts %.8q", pdf)
+	}
 }
 
 func TestBadSignatureStoresNothing(t *testing.T) {

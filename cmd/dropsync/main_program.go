@@ -140,7 +140,8 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Pipeline = jobs.NewPipeline(cfg, jobs.Deps{
 		Store: m.Store, Enqueuer: m.Client, Storefront: m.Shopify, Suppliers: m.Suppliers,
-		Invoices: newInvoicer(m.Store, cfg), Observer: m.Observer, Now: m.Now,
+		Invoices: m.Store, Compliance: m.Store,
+		Janitor: jobs.NewJanitor(asynq.NewInspectorFromRedisClient(m.rdb)), Observer: m.Observer, Now: m.Now,
 	}, m.Log.With().Str("component", "pipeline").Logger())
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -177,7 +178,7 @@ func (m *Main) startHTTP(ctx context.Context, secrets map[string]string, parsers
 	cfg := m.Config
 	intake := jobs.NewIntake(m.Client)
 	api := httpapi.New(cfg, httpapi.Deps{
-		Orders: m.Store, Mappings: m.Store, Releaser: m.Pipeline, Invoices: invoiceStore(m.Store),
+		Orders: m.Store, Mappings: m.Store, Releaser: m.Pipeline, Invoices: m.Store,
 		Intake: intake, Suppliers: parsers, Redis: m.Store, Exports: m.Store,
 	}, m.Log.With().Str("component", "http").Logger())
 	api.Handle("/webhooks/shopify", shopify.NewReceiver(secrets, intake, cfg.HTTP.MaxBodyBytes, m.Observer))

@@ -6,10 +6,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hibiken/asynq"
+	asynqmetrics "github.com/hibiken/asynq/x/metrics"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
 	"github.com/dropsync/dropsync/internal/config"
+	"github.com/dropsync/dropsync/internal/dashboard"
 	"github.com/dropsync/dropsync/internal/dropsync"
 	"github.com/dropsync/dropsync/internal/httpapi"
 	"github.com/dropsync/dropsync/internal/metrics"
@@ -59,7 +62,20 @@ func (m *Main) mountOperations(api *httpapi.Server) {
 		shops = append(shops, s.Domain)
 	}
 	m.Observer.WatchOrders(m.Store, shops)
+	// asynq's queue sizes, latencies and failure counts, read from Redis at scrape time.
+	queues := asynqmetrics.NewQueueMetricsCollector(asynq.NewInspectorFromRedisClient(m.rdb))
+	if err := m.Observer.Registry.Register(queues); err != nil {
+		m.Log.Warn().Err(err).Msg("asynq queue metrics are not exported")
+	}
 	api.Handle("/metrics", promhttp.HandlerFor(m.Observer.Registry, promhttp.HandlerOpts{}))
+	api.Handle("/monitoring/", dashboard.New(dashboard.Options{
+		RootPath:      "/monitoring",
+		Redis:         m.rdb,
+		Token:         m.Config.Admin.Token,
+		ReadOnly:      m.Config.Admin.DashboardReadOnly,
+		PrometheusURL: m.Config.Admin.PrometheusURL,
+	}))
+	api.Handle("/monitoring", http.RedirectHandler("/monitoring/", http.StatusMovedPermanently))
 }
 
 // asynqLogger sends asynq's own log lines through zerolog.

@@ -47,6 +47,7 @@ type worldOpts struct {
 	mappings  string // CSV rows after the header
 	extraYAML string
 	rules     string
+	shopLimit string // e.g. "{bucket_size: 20, leak_rate: 10}"
 	acmeItems map[string]suppliertest.Item
 	betaItems map[string]suppliertest.Item
 }
@@ -99,6 +100,10 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	if rules == "" {
 		rules = "rules:\n  require_paid: true\n  hold_risk: high\n"
 	}
+	shopLimit := o.shopLimit
+	if shopLimit == "" {
+		shopLimit = "{bucket_size: 40, leak_rate: 2}"
+	}
 	yaml := fmt.Sprintf(`redis:
   url: %s
 http:
@@ -116,6 +121,7 @@ shops:
     api_base_url: %s
     poll_interval: 0
     store_name: E2E Store
+    rate_limit: %s
 suppliers:
   - id: acme
     kind: http
@@ -130,7 +136,7 @@ suppliers:
     webhook_secret: %s
     poll_interval: 0
 mappings_file: %s
-%s%s`, redistest.URL(t), testAdminToken, testShop, testWebhookSecret, w.shopify.URL(),
+%s%s`, redistest.URL(t), testAdminToken, testShop, testWebhookSecret, w.shopify.URL(), shopLimit,
 		w.acme.URL(), acmeSecret, w.beta.URL(), betaSecret, csvPath, rules, o.extraYAML)
 	cfg, err := config.Parse([]byte(yaml), nil)
 	if err != nil {
@@ -270,4 +276,21 @@ func mustParseURL(t *testing.T, u string) *redis.Options {
 		t.Fatal(err)
 	}
 	return o
+}
+
+// raw returns an admin API reply's body as text (failing on a non-200 status).
+func (w *world) raw(method, path string) string {
+	w.t.Helper()
+	req, _ := http.NewRequest(method, w.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		w.t.Fatalf("%s %s: status %d: %s", method, path, resp.StatusCode, b)
+	}
+	return string(b)
 }

@@ -81,15 +81,15 @@ func NewClient(shops []ShopConfig, lim *Limiter, transport http.RoundTripper, ob
 	return c, nil
 }
 
-// api returns a go-shopify client for one call, after reserving the call in the shop's
-// budget. ENOTFOUND for a shop that is not configured.
-func (c *Client) api(ctx context.Context, shop string) (*goshopify.Client, error) {
+// api returns a go-shopify client for one operation of the given number of calls, after
+// reserving them in the shop's budget. ENOTFOUND for a shop that is not configured.
+func (c *Client) api(ctx context.Context, shop string, calls int) (*goshopify.Client, error) {
 	conn, ok := c.shops[shop]
 	if !ok {
 		return nil, dropsync.Errorf(dropsync.ENOTFOUND, "shop %s is not configured", shop)
 	}
 	if c.lim != nil {
-		if err := c.lim.Acquire(ctx, shop); err != nil {
+		if err := c.lim.Acquire(ctx, shop, calls); err != nil {
 			return nil, err
 		}
 	}

@@ -21,18 +21,22 @@ const ReasonAlreadyFulfilled = "already_fulfilled"
 // that already carries the tracking number, so a retry after a lost reply never creates a
 // second fulfillment. Happy path: two calls; a retry: three.
 func (c *Client) Fulfill(ctx context.Context, req dropsync.FulfillmentRequest, checkExisting bool) (dropsync.Fulfillment, error) {
+	calls := 2
 	if checkExisting {
-		f, ok, err := c.findFulfillment(ctx, req.Shop, req.OrderID, req.TrackingNumber)
+		calls = 3
+	}
+	api, err := c.api(ctx, req.Shop, calls)
+	if err != nil {
+		return dropsync.Fulfillment{}, err
+	}
+	if checkExisting {
+		f, ok, err := findFulfillment(ctx, api, req.Shop, req.OrderID, req.TrackingNumber)
 		if err != nil {
 			return dropsync.Fulfillment{}, err
 		}
 		if ok {
 			return f, nil
 		}
-	}
-	api, err := c.api(ctx, req.Shop)
-	if err != nil {
-		return dropsync.Fulfillment{}, err
 	}
 	fos, err := api.FulfillmentOrder.List(ctx, uint64(req.OrderID), nil)
 	if err != nil {
@@ -45,9 +49,9 @@ func (c *Client) Fulfill(ctx context.Context, req dropsync.FulfillmentRequest, c
 	}
 	var first dropsync.Fulfillment
 	for i, g := range groups {
-		api := api
 		if i > 0 {
-			if api, err = c.api(ctx, req.Shop); err != nil {
+			// Lines at a second location need one more call than reserved.
+			if api, err = c.api(ctx, req.Shop, 1); err != nil {
 				return first, err
 			}
 		}
@@ -68,11 +72,7 @@ func (c *Client) Fulfill(ctx context.Context, req dropsync.FulfillmentRequest, c
 }
 
 // findFulfillment looks for a live fulfillment of the order with the tracking number.
-func (c *Client) findFulfillment(ctx context.Context, shop string, orderID int64, tracking string) (dropsync.Fulfillment, bool, error) {
-	api, err := c.api(ctx, shop)
-	if err != nil {
-		return dropsync.Fulfillment{}, false, err
-	}
+func findFulfillment(ctx context.Context, api *goshopify.Client, shop string, orderID int64, tracking string) (dropsync.Fulfillment, bool, error) {
 	fs, err := api.Order.ListFulfillments(ctx, uint64(orderID), nil)
 	if err != nil {
 		return dropsync.Fulfillment{}, false, classify(shop, "list fulfillments", err)
@@ -137,7 +137,7 @@ func allocate(fos []goshopify.FulfillmentOrder, lines []dropsync.LineUnits) [][]
 
 // UpdateTracking corrects the tracking of a fulfillment dropsync created.
 func (c *Client) UpdateTracking(ctx context.Context, req dropsync.FulfillmentRequest, fulfillmentID int64) error {
-	api, err := c.api(ctx, req.Shop)
+	api, err := c.api(ctx, req.Shop, 1)
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func (c *Client) UpdateTracking(ctx context.Context, req dropsync.FulfillmentReq
 // Risk returns the strongest recommendation among the order's risk assessments: "cancel",
 // "investigate", "accept", or "" when there is none.
 func (c *Client) Risk(ctx context.Context, shop string, orderID int64) (string, error) {
-	api, err := c.api(ctx, shop)
+	api, err := c.api(ctx, shop, 1)
 	if err != nil {
 		return "", err
 	}

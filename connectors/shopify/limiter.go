@@ -2,6 +2,7 @@ package shopify
 
 import (
 	"context"
+	"math/rand/v2"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -39,25 +40,26 @@ func NewLimiter(rdb redis.UniversalClient, limits map[string]BucketLimit, maxWai
 
 func bucketKey(shop string) string { return "dropsync:shopify:bucket:" + shop }
 
-// acquireScript reserves one call. It uses Redis' clock so processes with skewed clocks
+// acquireScript reserves n calls (one operation's worth, so an operation never stops half
+// way for lack of budget). It uses Redis' clock so processes with skewed clocks
 // share one bucket. It returns the milliseconds to wait before calling, or minus the
 // milliseconds until a slot could be reserved when that is over the maximum wait.
 var acquireScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local size, rate, headroom, maxwait = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local size, rate, headroom, maxwait, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local level = tonumber(redis.call('HGET', KEYS[1], 'level') or '0')
 local at = tonumber(redis.call('HGET', KEYS[1], 'at') or now)
 level = math.max(0, level - (now - at) / 1000 * rate)
-local cap = math.max(1, size - headroom)
+local cap = math.max(n, size - headroom)
 local wait = 0
-if level + 1 > cap then wait = (level + 1 - cap) / rate * 1000 end
+if level + n > cap then wait = (level + n - cap) / rate * 1000 end
 if wait > maxwait then
   redis.call('HSET', KEYS[1], 'level', tostring(level), 'at', now)
   redis.call('PEXPIRE', KEYS[1], 3600000)
   return -math.ceil(wait - maxwait)
 end
-redis.call('HSET', KEYS[1], 'level', tostring(level + 1), 'at', now)
+redis.call('HSET', KEYS[1], 'level', tostring(level + n), 'at', now)
 redis.call('PEXPIRE', KEYS[1], 3600000)
 return math.ceil(wait)
 `)
@@ -89,17 +91,21 @@ func (l *Limiter) limit(shop string) BucketLimit {
 	return lim
 }
 
-// Acquire reserves one call for the shop, waiting when the slot is due within the maximum
-// wait; otherwise it returns ERATELIMITED with RetryAfter.
-func (l *Limiter) Acquire(ctx context.Context, shop string) error {
+// Acquire reserves calls for the shop, waiting when they are due within the maximum wait;
+// otherwise it returns ERATELIMITED with RetryAfter. The delay is spread over up to twice
+// the wait, so tasks refused together do not all come back at the same moment.
+func (l *Limiter) Acquire(ctx context.Context, shop string, calls int) error {
 	lim := l.limit(shop)
+	calls = max(1, min(calls, lim.Size))
 	ms, err := acquireScript.Run(ctx, l.rdb, []string{bucketKey(shop)},
-		lim.Size, lim.LeakRate, headroom, l.maxWait.Milliseconds()).Int64()
+		lim.Size, lim.LeakRate, headroom, l.maxWait.Milliseconds(), calls).Int64()
 	if err != nil {
 		return dropsync.Wrap(dropsync.EUNAVAILABLE, err, "shopify limiter")
 	}
 	if ms < 0 {
-		return &dropsync.Error{Code: dropsync.ERATELIMITED, RetryAfter: time.Duration(-ms) * time.Millisecond,
+		wait := time.Duration(-ms)*time.Millisecond + l.maxWait
+		wait += time.Duration(rand.Int64N(int64(wait)))
+		return &dropsync.Error{Code: dropsync.ERATELIMITED, Reason: dropsync.ReasonNotSent, RetryAfter: wait,
 			Message: "shopify API budget of " + shop + " is used up for now"}
 	}
 	if ms == 0 {

@@ -142,12 +142,30 @@ func decode(ev *dropsync.StorefrontEvent, body []byte) error {
 			return err
 		}
 		ev.Refund, ev.OrderID = &refund, orderID
-	case dropsync.TopicAppUninstalled, dropsync.TopicCustomersDataReq, dropsync.TopicCustomersRedact,
-		dropsync.TopicShopRedact:
+	case dropsync.TopicAppUninstalled:
 		if !json.Valid(body) {
 			return dropsync.Errorf(dropsync.EINVALID, "%s body is not JSON", ev.Topic)
 		}
-		ev.Payload = append(json.RawMessage(nil), body...)
+	case dropsync.TopicCustomersDataReq, dropsync.TopicCustomersRedact, dropsync.TopicShopRedact:
+		var req struct {
+			Customer struct {
+				ID int64 `json:"id"`
+			} `json:"customer"`
+			OrdersToRedact  []int64 `json:"orders_to_redact"`
+			OrdersRequested []int64 `json:"orders_requested"`
+			DataRequest     struct {
+				ID int64 `json:"id"`
+			} `json:"data_request"`
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			return dropsync.Errorf(dropsync.EINVALID, "%s body is not a Shopify privacy request: %v", ev.Topic, jsonProblem(err))
+		}
+		c := &dropsync.Compliance{CustomerID: req.Customer.ID, DataRequestID: req.DataRequest.ID}
+		c.OrderIDs = append(req.OrdersToRedact, req.OrdersRequested...)
+		if ev.Topic != dropsync.TopicShopRedact && c.CustomerID == 0 && len(c.OrderIDs) == 0 {
+			return dropsync.Errorf(dropsync.EINVALID, "%s names no customer and no orders", ev.Topic)
+		}
+		ev.Compliance = c
 	default:
 		ev.Topic = ""
 	}

@@ -55,11 +55,19 @@ type Order struct {
 	Exclusions     []Exclusion     `json:"exclusions,omitempty"`
 	PurchaseOrders []PurchaseOrder `json:"purchase_orders,omitempty"`
 	InvoiceNumber  string          `json:"invoice_number,omitempty"`
+	// InvoiceError says why the invoice could not be issued (e.g. amounts that do not add up
+	// to the order's total): it is never adjusted silently, it waits for a person.
+	InvoiceError string `json:"invoice_error,omitempty"`
 	// CancelNotice is set when a cancellation arrived after a parcel had shipped: what did
 	// not ship was cancelled, what did goes on.
-	CancelNotice string    `json:"cancel_notice,omitempty"`
-	Timeline     []Event   `json:"timeline"`
-	ReceivedAt   time.Time `json:"received_at"`
+	CancelNotice string `json:"cancel_notice,omitempty"`
+	// Notices are things an operator should see that need no action from dropsync, such as a
+	// storefront edit that came after the supplier had the order.
+	Notices    []Event   `json:"notices,omitempty"`
+	Timeline   []Event   `json:"timeline"`
+	ReceivedAt time.Time `json:"received_at"`
+	// RedactedAt is set once the customer's personal data was erased.
+	RedactedAt *time.Time `json:"redacted_at,omitempty"`
 	// Round counts verification rounds; task ids include it so a release can verify again.
 	Round int `json:"round"`
 	// Version increases with every stored change.
@@ -82,6 +90,38 @@ func (o *Order) Record(at time.Time, event, detail string) {
 	if n := len(o.Timeline); n > maxTimeline {
 		o.Timeline = append(o.Timeline[:1], o.Timeline[n-maxTimeline+1:]...)
 	}
+}
+
+// Notice records and surfaces something an operator should know.
+func (o *Order) Notice(at time.Time, event, detail string) {
+	o.Notices = append(o.Notices, Event{At: at.UTC(), Event: event, Detail: detail})
+	o.Record(at, event, detail)
+}
+
+// Redact erases the customer's personal data from the order, its purchase orders' item
+// personalisation included; see Sale.Redact.
+func (o *Order) Redact(at time.Time, why string) {
+	o.Sale.Redact()
+	for i := range o.PurchaseOrders {
+		for j := range o.PurchaseOrders[i].Items {
+			for k := range o.PurchaseOrders[i].Items[j].Properties {
+				o.PurchaseOrders[i].Items[j].Properties[k].Value = Redacted
+			}
+		}
+	}
+	t := at.UTC()
+	o.RedactedAt = &t
+	o.Record(at, "redacted", why)
+}
+
+// Placed reports whether any purchase order of the order has reached its supplier.
+func (o *Order) Placed() bool {
+	for _, po := range o.PurchaseOrders {
+		if po.SupplierOrderID != "" || (po.State != POPending && po.State != PORejected) {
+			return true
+		}
+	}
+	return false
 }
 
 // Hold is one rule that stops an order from being forwarded, with a reason a merchant reads.

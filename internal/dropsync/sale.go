@@ -226,3 +226,26 @@ func (s Sale) Validate() error {
 	}
 	return nil
 }
+
+// Redacted is what erased personal data reads as.
+const Redacted = "[redacted]"
+
+// Redact erases the customer's personal data from the sale: contact details, names and
+// street addresses (the destination country stays, it identifies no one), the order note
+// and line personalisation. Amounts, SKUs and ids stay for the merchant's books.
+func (s *Sale) Redact() {
+	s.Email, s.Phone, s.Note, s.CustomerID = "", "", "", 0
+	for _, a := range []*Address{s.ShippingAddress, s.BillingAddress} {
+		if a != nil {
+			*a = Address{Country: a.Country, CountryCode: a.CountryCode}
+		}
+	}
+	for i := range s.Lines {
+		for j := range s.Lines[i].Properties {
+			s.Lines[i].Properties[j].Value = Redacted
+		}
+	}
+	for i := range s.Refunds {
+		s.Refunds[i].Note = ""
+	}
+}

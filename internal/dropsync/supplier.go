@@ -73,6 +73,9 @@ const (
 	ReasonInvalidAddress     = "invalid_address"
 	ReasonUnsupportedCountry = "unsupported_country"
 	ReasonAlreadyShipped     = "already_shipped"
+	// ReasonNotSent marks a failure before any request left dropsync (e.g. a local rate
+	// limiter refused it): the remote side cannot have acted on it.
+	ReasonNotSent = "not_sent"
 )
 
 // Rejection returns the permanent error a supplier gives for a purchase order it refuses.

@@ -37,6 +37,7 @@ type OrderView struct {
 	HoldReason     string              `json:"hold_reason"`
 	Holds          []dropsync.Hold     `json:"holds"`
 	CancelNotice   string              `json:"cancel_notice,omitempty"`
+	Notices        []dropsync.Event    `json:"notices"`
 	FinancialState string              `json:"financial_status"`
 	Currency       string              `json:"currency"`
 	TotalPrice     string              `json:"total_price"`
@@ -81,11 +82,14 @@ type ShipmentView struct {
 // NewOrderView builds the admin JSON of an order.
 func NewOrderView(o dropsync.Order) OrderView {
 	v := OrderView{ID: o.ID, Shop: o.Shop, Name: o.Name, State: o.State, HoldReason: o.HoldReason,
-		Holds: o.Holds, CancelNotice: o.CancelNotice, FinancialState: o.FinancialStatus, Currency: o.Currency,
+		Holds: o.Holds, CancelNotice: o.CancelNotice, Notices: o.Notices, FinancialState: o.FinancialStatus, Currency: o.Currency,
 		TotalPrice: o.TotalPrice.StringFixed(2), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 		PurchaseOrders: []POView{}, Timeline: o.Timeline}
 	if v.Holds == nil {
 		v.Holds = []dropsync.Hold{}
+	}
+	if v.Notices == nil {
+		v.Notices = []dropsync.Event{}
 	}
 	if v.Timeline == nil {
 		v.Timeline = []dropsync.Event{}

@@ -54,6 +54,9 @@ func stateKey(shop string, st dropsync.OrderState) string {
 	return Prefix + "orders:" + shop + ":state:" + string(st)
 }
 func openPOKey(supplier string) string { return Prefix + "po:open:" + supplier }
+func customerKey(shop string, customerID int64) string {
+	return Prefix + "customer:" + shop + ":" + strconv.FormatInt(customerID, 10)
+}
 
 // maxTxRetries bounds optimistic retries; contention on one order is a handful of workers.
 const maxTxRetries = 100
@@ -134,6 +137,14 @@ func (s *Store) Upsert(ctx context.Context, shop string, id int64, fn func(o *dr
 			}
 			if !exists || prev.State != next.State {
 				p.ZAdd(ctx, stateKey(shop, next.State), redis.Z{Score: score, Member: member})
+			}
+			if prev.CustomerID != next.CustomerID {
+				if prev.CustomerID != 0 {
+					p.SRem(ctx, customerKey(shop, prev.CustomerID), member)
+				}
+				if next.CustomerID != 0 {
+					p.SAdd(ctx, customerKey(shop, next.CustomerID), member)
+				}
 			}
 			for po, sup := range prevPOs {
 				if _, still := nowPOs[po]; !still {

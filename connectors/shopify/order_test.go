@@ -1,0 +1,70 @@
+package shopify_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/dropsync/dropsync/connectors/shopify"
+	"github.com/dropsync/dropsync/connectors/shopify/shopifytest"
+)
+
+func TestParseOrder(t *testing.T) {
+	o := shopifytest.SampleOrder(1001, shopifytest.WithUnicodeCustomer(), shopifytest.WithLines(
+		shopifytest.LineSpec{SKU: "A", VariantID: 1, Quantity: 2, Price: decimal.RequireFromString("10.00"),
+			Discount: decimal.RequireFromString("2.00"), Properties: []shopifytest.Property{{Name: "Engraving", Value: "Zoë"}}},
+		shopifytest.LineSpec{SKU: "", VariantID: 77, Quantity: 1, Price: decimal.RequireFromString("5.00")},
+		shopifytest.LineSpec{SKU: "CARD", VariantID: 3, Quantity: 1, Price: decimal.RequireFromString("1.00"), NoShipping: true},
+	))
+	body, _ := json.Marshal(o)
+	s, err := shopify.ParseOrder(shop, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ID != 1001 || s.Shop != shop || s.Name != o.Name || s.Currency != o.Currency {
+		t.Fatalf("identity: %+v", s)
+	}
+	if s.UpdatedAt.Location() != time.UTC || s.CreatedAt.IsZero() {
+		t.Fatalf("times not UTC: %v %v", s.UpdatedAt, s.CreatedAt)
+	}
+	if !s.TotalPrice.Equal(o.TotalPrice.Decimal) {
+		t.Fatalf("total %s, want %s", s.TotalPrice, o.TotalPrice.Decimal)
+	}
+	if len(s.Lines) != 3 {
+		t.Fatalf("%d lines", len(s.Lines))
+	}
+	l := s.Lines[0]
+	if l.SKU != "A" || l.Quantity != 2 || !l.TotalDiscount.Equal(decimal.RequireFromString("2")) ||
+		len(l.Properties) != 1 || l.Properties[0].Value != "Zoë" || !l.RequiresShipping {
+		t.Fatalf("line 0: %+v", l)
+	}
+	if got := s.Lines[1].MappingSKU(); got != "variant:77" {
+		t.Fatalf("SKU-less line maps as %q, want variant:77", got)
+	}
+	if s.Lines[2].RequiresShipping {
+		t.Fatalf("a line that needs no shipping says it does")
+	}
+	if s.ShippingAddress == nil || s.ShippingAddress.City != o.ShippingAddress.City || s.ShipTo() != o.ShippingAddress.CountryCode {
+		t.Fatalf("address %+v", s.ShippingAddress)
+	}
+	if s.CustomerID == 0 || s.Email != o.Email {
+		t.Fatalf("customer %d %q", s.CustomerID, s.Email)
+	}
+}
+
+func TestParseOrderRejects(t *testing.T) {
+	for name, body := range map[string]string{
+		"not json":      `{"id":`,
+		"no id":         `{"updated_at":"2026-11-28T10:00:00Z"}`,
+		"no updated_at": `{"id":5}`,
+		"id as string":  `{"id":"five"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := shopify.ParseOrder(shop, []byte(body)); err == nil {
+				t.Fatal("parsed a body that is not an order")
+			}
+		})
+	}
+}
