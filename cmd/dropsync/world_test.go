@@ -41,6 +41,8 @@ type world struct {
 	beta    *suppliertest.Server
 	base    string
 	logs    *bytes.Buffer
+	// configPath is the config as a file, for CLI commands.
+	configPath string
 }
 
 type worldOpts struct {
@@ -142,8 +144,12 @@ mappings_file: %s
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
+	w.configPath = filepath.Join(dir, "dropsync.yaml")
+	if err := os.WriteFile(w.configPath, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	log := zerolog.New(zerolog.MultiLevelWriter(w.logs, zerolog.ConsoleWriter{Out: testWriter{t}, NoColor: true})).
-		Level(zerolog.InfoLevel).With().Timestamp().Logger()
+		Level(zerolog.DebugLevel).With().Timestamp().Logger()
 	m := NewMain(cfg, ModeRun, log)
 	m.Listener = ln
 	m.ShutdownTimeout = 5 * time.Second
@@ -283,6 +289,24 @@ func (w *world) raw(method, path string) string {
 	w.t.Helper()
 	req, _ := http.NewRequest(method, w.base+path, nil)
 	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		w.t.Fatalf("%s %s: status %d: %s", method, path, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+// rawAccept is raw with an Accept header.
+func (w *world) rawAccept(method, path, accept string) string {
+	w.t.Helper()
+	req, _ := http.NewRequest(method, w.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	req.Header.Set("Accept", accept)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		w.t.Fatalf("%s %s: %v", method, path, err)

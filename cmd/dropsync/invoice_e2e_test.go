@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/dropsync/dropsync/internal/dropsync"
+)
+
+// A fulfilled order is invoiced; a refund afterwards issues a credit note against it, once.
+func TestRefundIssuesCreditNote(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	const id = 9101
+	o := simpleOrder(id)
+	w.addOrder(o, "orders/create")
+	w.waitState(id, "forwarded")
+	must(t, w.acme.Ship(dropsync.POID(testShop, id, "acme")))
+	w.waitState(id, "fulfilled")
+	var number string
+	w.eventually("invoice", func() bool {
+		v := w.order(id)
+		if v.InvoiceNumber != nil {
+			number = *v.InvoiceNumber
+		}
+		return number != ""
+	}, nil)
+	line := o.LineItems[0]
+	refund := fmt.Sprintf(`{"id":77001,"order_id":%d,"created_at":"2026-11-28T12:00:00Z","note":"damaged",
+		"refund_line_items":[{"line_item_id":%d,"quantity":1,"subtotal":"%s","total_tax":"0.00"}],
+		"transactions":[{"kind":"refund","status":"success","amount":"%s"}]}`, id, line.ID,
+		line.Price.StringFixed(2), line.Price.StringFixed(2))
+	for range 2 { // a redelivery of the refund changes nothing
+		if st := w.deliver("refunds/create", []byte(refund), "refund-wh-1"); st != 200 {
+			t.Fatalf("refund webhook: %d", st)
+		}
+	}
+	w.deliver("refunds/create", []byte(refund), "") // and neither does a new delivery id
+	var inv struct {
+		Number      string `json:"number"`
+		CreditNotes []struct {
+			Number string `json:"number"`
+			Refers string `json:"refers"`
+			Total  string `json:"total"`
+		} `json:"credit_notes"`
+	}
+	w.eventually("credit note", func() bool {
+		w.api("GET", "/api/v1/invoices/"+number, nil, &inv)
+		return len(inv.CreditNotes) > 0
+	}, nil)
+	cn := inv.CreditNotes[0]
+	if !strings.HasPrefix(cn.Number, "CN-") || cn.Refers != number {
+		t.Fatalf("credit note %+v, want CN-… referring to %s", cn, number)
+	}
+	var cnJSON struct {
+		Kind string `json:"kind"`
+	}
+	if st := w.api("GET", "/api/v1/invoices/"+cn.Number, nil, &cnJSON); st != 200 || cnJSON.Kind != "credit_note" {
+		t.Fatalf("GET credit note: %d %+v", st, cnJSON)
+	}
+	if len(inv.CreditNotes) != 1 {
+		t.Fatalf("%d credit notes for one refund", len(inv.CreditNotes))
+	}
+}
