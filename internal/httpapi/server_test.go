@@ -50,7 +50,7 @@ func (fakeDeps) Export(context.Context, string, int64) (redisstore.DataExport, e
 	return redisstore.DataExport{}, dropsync.Errorf(dropsync.ENOTFOUND, "no export")
 }
 func (fakeDeps) Exports(context.Context, string) ([]int64, error) { return nil, nil }
-func (f fakeDeps) Ping(context.Context) error                      { return f.pingErr }
+func (f fakeDeps) Ping(context.Context) error                     { return f.pingErr }
 
 func newServer(t *testing.T, deps fakeDeps) *httptest.Server {
 	t.Helper()
