@@ -50,6 +50,8 @@ type worldOpts struct {
 	extraYAML string
 	rules     string
 	shopLimit string // e.g. "{bucket_size: 20, leak_rate: 10}"
+	// noSupplierWebhooks makes the suppliers' events never arrive (only polling finds parcels).
+	noSupplierWebhooks bool
 	acmeItems map[string]suppliertest.Item
 	betaItems map[string]suppliertest.Item
 }
@@ -82,11 +84,17 @@ func newWorld(t *testing.T, o worldOpts) *world {
 			"BETA-LID": {Available: 100, UnitCost: "0.90", Currency: "USD"},
 		}
 	}
+	hook := func(id string) string {
+		if o.noSupplierWebhooks {
+			return ""
+		}
+		return base + "/webhooks/suppliers/" + id
+	}
 	w.acme = suppliertest.NewServer(suppliertest.Options{Token: "acme-token", Catalog: o.acmeItems,
-		WebhookURL: base + "/webhooks/suppliers/acme", WebhookSecret: acmeSecret, Prefix: "ACME"})
+		WebhookURL: hook("acme"), WebhookSecret: acmeSecret, Prefix: "ACME"})
 	t.Cleanup(w.acme.Close)
 	w.beta = suppliertest.NewServer(suppliertest.Options{Token: "beta-token", Catalog: o.betaItems,
-		WebhookURL: base + "/webhooks/suppliers/beta", WebhookSecret: betaSecret, Prefix: "BETA"})
+		WebhookURL: hook("beta"), WebhookSecret: betaSecret, Prefix: "BETA"})
 	t.Cleanup(w.beta.Close)
 
 	dir := t.TempDir()

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dropsync/dropsync/internal/dropsync"
+	"github.com/dropsync/dropsync/internal/redistest"
+	"github.com/dropsync/dropsync/jobs"
+)
+
+// When a supplier's events never arrive, the tracking poll finds the parcels.
+func TestSupplierPollFindsParcelsWithoutWebhooks(t *testing.T) {
+	w := newWorld(t, worldOpts{noSupplierWebhooks: true})
+	const id = 9201
+	w.addOrder(simpleOrder(id), "orders/create")
+	w.waitState(id, "forwarded")
+	must(t, w.acme.Ship(dropsync.POID(testShop, id, "acme")))
+	time.Sleep(200 * time.Millisecond)
+	if v := w.order(id); v.State != "forwarded" {
+		t.Fatalf("state %s before any poll, want forwarded", v.State)
+	}
+	task, err := jobs.NewSupplierPollTask("acme", 1)
+	must(t, err)
+	if _, err := w.main.Client.Enqueue(task); err != nil {
+		t.Fatal(err)
+	}
+	w.waitState(id, "fulfilled")
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// `dropsync run` serves until its context ends (SIGINT/SIGTERM in main) and then stops
+// cleanly; `check-config` lists every problem by key.
+func TestRunStopsGracefullyAndCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfg := fmt.Sprintf(`redis: {url: %s}
+http: {addr: %s}
+admin: {token: cli-test-admin-token-0123}
+log: {format: json, level: warn}
+shops:
+  - domain: cli-test.myshopify.com
+    access_token: ${CLI_TEST_TOKEN:-shpat_x}
+    webhook_secret: secret
+    poll_interval: 0
+`, redistest.URL(t), addr)
+	path := filepath.Join(dir, "dropsync.yaml")
+	must(t, os.WriteFile(path, []byte(cfg), 0o600))
+
+	var out, errb bytes.Buffer
+	if err := runCommand(context.Background(), []string{"check-config", "--config", path}, &out, &errb); err != nil {
+		t.Fatalf("check-config: %v", err)
+	}
+	if !strings.Contains(out.String(), "is valid") || strings.Contains(out.String(), "shpat_x") {
+		t.Fatalf("check-config output:\n%s", out.String())
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	must(t, os.WriteFile(bad, []byte("redis: {url: http://x}\nadmin: {token: short}\nshops:\n  - domain: nope\n    access_token: sekrit-value\n"), 0o600))
+	err := runCommand(context.Background(), []string{"check-config", "--config", bad}, &out, &errb)
+	if err == nil {
+		t.Fatal("a bad config passed check-config")
+	}
+	for _, key := range []string{"redis.url", "admin.token", "shops[0].domain", "shops[0].webhook_secret"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("check-config does not name %s:\n%v", key, err)
+		}
+	}
+	if strings.Contains(err.Error(), "sekrit-value") {
+		t.Errorf("check-config printed a secret")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runCommand(ctx, []string{"run", "--config", path}, &out, &errb) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dropsync run never answered /healthz: %v\n%s", err, errb.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel() // what SIGTERM does
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v after a stop signal", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not stop after a stop signal")
+	}
+	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		t.Fatal("still serving after it stopped")
+	}
+}
