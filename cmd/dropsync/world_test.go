@@ -52,8 +52,8 @@ type worldOpts struct {
 	shopLimit string // e.g. "{bucket_size: 20, leak_rate: 10}"
 	// noSupplierWebhooks makes the suppliers' events never arrive (only polling finds parcels).
 	noSupplierWebhooks bool
-	acmeItems map[string]suppliertest.Item
-	betaItems map[string]suppliertest.Item
+	acmeItems          map[string]suppliertest.Item
+	betaItems          map[string]suppliertest.Item
 }
 
 const defaultMappings = `e2e-store.myshopify.com,TSHIRT-RED-M,acme,ACME-TS-R-M,4.20,USD,1,1,
