@@ -24,7 +24,8 @@ func (p *Pipeline) handleForward(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	po := o.PurchaseOrder(pl.POID)
-	if po == nil || po.State != dropsync.POPending || o.State != dropsync.StateForwarding || o.Round != pl.Round {
+	if po == nil || po.State != dropsync.POPending || o.State != dropsync.StateForwarding || o.Round != pl.Round ||
+		o.CancelledAt != nil || po.CancelRequested {
 		return nil
 	}
 	sup, ok := p.suppliers[po.Supplier]

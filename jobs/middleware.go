@@ -74,7 +74,14 @@ func (p *Pipeline) markFailed(ctx context.Context, t *asynq.Task, cause error) {
 	}
 	now := p.now()
 	reason := t.Type() + ": " + dropsync.ErrorMessage(cause)
+	// Steps beside the order's path (its invoice, a supplier's tracking news, which the
+	// tracking poll reads again) must not stop its fulfilment: they are surfaced instead.
+	sideStep := t.Type() == TypeInvoiceIssue || t.Type() == TypePOTracking
 	_, _, err := p.store.UpdateOrder(context.WithoutCancel(ctx), shop, id, func(o *dropsync.Order) error {
+		if sideStep {
+			o.Notice(now, "step_failed", reason)
+			return nil
+		}
 		if o.Terminal() || o.State == dropsync.StateFailed {
 			return dropsync.ErrNoChange
 		}

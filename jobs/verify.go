@@ -30,6 +30,9 @@ func (p *Pipeline) handleVerify(ctx context.Context, t *asynq.Task) error {
 	if o.State != dropsync.StateReceived || o.Round != pl.Round {
 		return nil
 	}
+	if o.CancelledAt != nil {
+		return nil // cancelled at the storefront: the cancel step closes it, nothing is planned
+	}
 	if gone, err := p.shopGone(ctx, o.Shop); err != nil || gone {
 		return err
 	}
