@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -51,6 +52,7 @@ func (p *Pipeline) handleVerify(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	plan := mapping.Resolve(sale, rows, check)
+	p.liveCosts(plan, p.now())
 	risk := ""
 	if p.cfg.Rules.HoldRisk != "none" && len(plan.PurchaseOrders) > 0 && p.storefront != nil {
 		if risk, err = p.storefront.Risk(ctx, o.Shop, o.ID); err != nil {
@@ -210,4 +212,20 @@ func planSummary(plan mapping.Plan) string {
 		s += "; " + strconv.Itoa(n) + " unmapped line(s) left to the merchant"
 	}
 	return s
+}
+
+// liveCosts prices the plan's items with the suppliers' live cost where they reported one, so
+// the margin rule and the purchase order use what the supplier will charge today rather than
+// what the mapping said when it was written.
+func (p *Pipeline) liveCosts(plan mapping.Plan, now time.Time) {
+	for i := range plan.PurchaseOrders {
+		po := &plan.PurchaseOrders[i]
+		for j := range po.Items {
+			it := &po.Items[j]
+			if e, ok := p.stock.get(po.Supplier, it.SupplierSKU, now); ok && e.known &&
+				!e.stock.UnitCost.Amount.IsZero() && e.stock.UnitCost.Currency != "" {
+				it.UnitCost = e.stock.UnitCost
+			}
+		}
+	}
 }

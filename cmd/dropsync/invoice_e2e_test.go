@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
@@ -60,5 +63,16 @@ func TestRefundIssuesCreditNote(t *testing.T) {
 	}
 	if len(inv.CreditNotes) != 1 {
 		t.Fatalf("%d credit notes for one refund", len(inv.CreditNotes))
+	}
+
+	// The accountant's export lists the invoice and its credit note.
+	var out, errb bytes.Buffer
+	day := time.Now().UTC().Format(time.DateOnly)
+	if err := runCommand(context.Background(), []string{"invoices", "export", "--config", w.configPath,
+		"--from", day, "--to", day}, &out, &errb); err != nil {
+		t.Fatalf("invoices export: %v %s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), number) || !strings.Contains(out.String(), cn.Number) {
+		t.Fatalf("export:\n%s\nwant %s and %s", out.String(), number, cn.Number)
 	}
 }

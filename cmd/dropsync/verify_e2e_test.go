@@ -253,3 +253,30 @@ func TestFailedStepIsVisibleAndReleasable(t *testing.T) {
 		t.Fatalf("acme created %d orders, want 1", w.acme.Created())
 	}
 }
+
+// Shopify's fraud recommendation holds an order at or above rules.hold_risk.
+func TestHighRiskOrderIsHeld(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	const id = 8601
+	o := simpleOrder(id)
+	w.shopify.AddOrder(o)
+	w.shopify.SetRisk(id, "cancel")
+	w.deliver("orders/create", w.shopify.OrderJSON(id), "")
+	v := w.waitState(id, "held")
+	if !strings.Contains(v.HoldReason, "risk") {
+		t.Fatalf("hold reason %q, want a risk hold", v.HoldReason)
+	}
+}
+
+// The margin rule uses the supplier's live cost: a mapping that looks profitable is held when
+// the supplier's price went up.
+func TestMarginUsesLiveCost(t *testing.T) {
+	w := newWorld(t, worldOpts{rules: "rules:\n  require_paid: true\n  hold_risk: none\n  min_margin_percent: 50\n",
+		acmeItems: map[string]suppliertest.Item{"ACME-TS-R-M": {Available: 10, UnitCost: "15.00", Currency: "USD"}}})
+	const id = 8701
+	w.addOrder(simpleOrder(id), "orders/create") // sells at 19.90; the mapping says 4.20, acme now asks 15.00
+	v := w.waitState(id, "held")
+	if !strings.Contains(v.HoldReason, "margin") {
+		t.Fatalf("hold reason %q, want a margin hold", v.HoldReason)
+	}
+}
