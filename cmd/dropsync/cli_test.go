@@ -115,3 +115,42 @@ shops:
 		t.Fatal("still serving after it stopped")
 	}
 }
+
+// A `work` process serves only its probe: health, readiness and its own metrics.
+func TestWorkProcessServesItsProbe(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfg := fmt.Sprintf(`redis: {url: %s}
+admin: {token: cli-test-admin-token-0123}
+log: {format: json, level: warn}
+workers: {metrics_addr: %s}
+`, redistest.URL(t), addr)
+	path := filepath.Join(dir, "dropsync.yaml")
+	must(t, os.WriteFile(path, []byte(cfg), 0o600))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out, errb bytes.Buffer
+	go func() { done <- runCommand(ctx, []string{"work", "--config", path}, &out, &errb) }()
+	defer func() { cancel(); <-done }()
+	var status = func(p string) int {
+		resp, err := http.Get("http://" + addr + p)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for status("/readyz") != 200 {
+		if time.Now().After(deadline) {
+			t.Fatalf("work probe never ready: %s", errb.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st := status("/metrics"); st != 200 {
+		t.Errorf("/metrics: %d", st)
+	}
+	if st := status("/api/v1/shops/x.myshopify.com/orders"); st != 404 {
+		t.Errorf("admin API on a work process: %d, want 404", st)
+	}
+}

@@ -411,7 +411,8 @@ func (d *demo) header() {
 	p("  Shopify    %s, simulated at %s: REST call limit of %s (bucket %d, %d calls/s),\n",
 		d.shop, d.shopify.URL(), plan, 20*d.f.shopifyRate, d.f.shopifyRate)
 	p("             which dropsync's shared limiter keeps to; an order costs about %d calls, so\n", demoCallsPerOrder)
-	p("             --shopify-rate %d carries about %.0f orders/s\n", d.f.shopifyRate, float64(d.f.shopifyRate)/demoCallsPerOrder)
+	p("             --shopify-rate %d carries about %s orders/s\n", d.f.shopifyRate,
+		strconv.FormatFloat(math.Round(float64(d.f.shopifyRate)/demoCallsPerOrder*10)/10, 'f', -1, 64))
 	if d.f.rate*demoCallsPerOrder > float64(d.f.shopifyRate) {
 		p("             at --rate %g the bucket will throttle dropsync: try --shopify-rate %d\n",
 			d.f.rate, int(d.f.rate*10))
@@ -733,7 +734,7 @@ func (d *demo) summary(final map[dropsync.OrderState]int64, elapsed, total time.
 	for _, s := range d.suppliers {
 		pos = append(pos, fmt.Sprintf("%s %d", s.id, s.srv.Created()))
 	}
-	p("  purchase orders    %s; %d parcels shipped; %d desk lamps fell back to acme\n",
+	p("  purchase orders    %s; %d parcels shipped; %d desk-lamp orders fell back to acme\n",
 		strings.Join(pos, ", "), d.shipper.parcels.Load(), d.shipper.fallbacks.Load())
 	p("  supplier errors    %6d   injected 500s, each retried by dropsync\n", d.faults.Load())
 	p("  Shopify API        %6d   calls, %.1f per order, %d answered 429\n", calls, perOrder, d.shopify.RateLimited())

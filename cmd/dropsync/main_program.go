@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -158,6 +159,12 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if m.Mode == ModeWork && cfg.Workers.MetricsAddr != "" {
+		if err := m.startWorkerProbe(runCtx, cfg.Workers.MetricsAddr); err != nil {
+			cancel()
+			return err
+		}
+	}
 	m.Log.Info().Str("mode", string(m.Mode)).Str("addr", m.addr).Int("shops", len(cfg.Shops)).
 		Int("suppliers", len(cfg.Suppliers)).Msg("dropsync started")
 	return nil
@@ -250,6 +257,40 @@ func (m *Main) startWorkers(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// startWorkerProbe serves /healthz, /readyz and /metrics for a `work` process, which has no
+// other listener: its counters (supplier calls, purchase orders forwarded) live in it.
+func (m *Main) startWorkerProbe(ctx context.Context, addr string) error {
+	api := httpapi.New(m.Config, httpapi.Deps{Redis: m.Store}, m.Log.With().Str("component", "http").Logger())
+	api.Handle("/metrics", promhttp.HandlerFor(m.Observer.Registry, promhttp.HandlerOpts{}))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("workers.metrics_addr %s: %w", addr, err)
+	}
+	m.addr = ln.Addr().String()
+	m.httpServer = &http.Server{Handler: probeOnly(api), ReadHeaderTimeout: 5 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		if err := m.httpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.errc <- fmt.Errorf("metrics listener: %w", err)
+		}
+	}()
+	return nil
+}
+
+// probeOnly lets through the health, readiness and metrics paths and nothing else.
+func probeOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz", "/readyz", "/metrics":
+			h.ServeHTTP(w, r)
+		default:
+			httpapi.NotFound(w, r)
+		}
+	})
 }
 
 // Close stops accepting webhooks, lets running tasks finish (up to the shutdown timeout;

@@ -72,6 +72,9 @@ type Log struct {
 // Workers sizes the asynq worker pool of `run` and `work`.
 type Workers struct {
 	Concurrency int
+	// MetricsAddr, when set, is where a `dropsync work` process serves /healthz, /readyz and
+	// /metrics (it has no other listener); "" = none.
+	MetricsAddr string
 }
 
 // Shop is one Shopify store dropsync automates.

@@ -221,7 +221,18 @@ func decodeLog(m *mapping) Log {
 }
 
 func decodeWorkers(m *mapping) Workers {
-	w := Workers{Concurrency: int(m.get("concurrency").integer(defaultConcurrency, 1, maxWorkerConcurrency))}
+	addr := m.get("metrics_addr")
+	w := Workers{
+		Concurrency: int(m.get("concurrency").integer(defaultConcurrency, 1, maxWorkerConcurrency)),
+		MetricsAddr: addr.textOr(""),
+	}
+	if w.MetricsAddr != "" {
+		_, port, err := net.SplitHostPort(w.MetricsAddr)
+		if err == nil {
+			_, err = strconv.ParseUint(port, 10, 16)
+		}
+		addr.check(err == nil, `must be host:port, such as "127.0.0.1:9090"`)
+	}
 	m.done(nil)
 	return w
 }
