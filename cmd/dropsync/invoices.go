@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/dropsync/dropsync/internal/invoice"
@@ -49,16 +48,7 @@ func cmdInvoices(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	var out io.Writer = stdout
-	if fs.NArg() == 1 {
-		f, err := os.Create(fs.Arg(0))
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		out = f
-	}
-	if err := invoice.WriteCSV(out, invs); err != nil {
+	if err := writeOutput(stdout, fs.Arg(0), func(w io.Writer) error { return invoice.WriteCSV(w, invs) }); err != nil {
 		return err
 	}
 	if fs.NArg() == 1 {

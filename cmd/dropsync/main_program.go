@@ -197,11 +197,17 @@ func (m *Main) startHTTP(ctx context.Context, secrets map[string]string, parsers
 			return fmt.Errorf("http.addr %s: %w", cfg.HTTP.Addr, err)
 		}
 	}
+	m.serve(ctx, ln, api, cfg.HTTP.ReadTimeout)
+	return nil
+}
+
+// serve runs the process's one HTTP server on ln until Close.
+func (m *Main) serve(ctx context.Context, ln net.Listener, h http.Handler, readTimeout time.Duration) {
 	m.addr = ln.Addr().String()
 	m.httpServer = &http.Server{
-		Handler:           api,
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		ReadTimeout:       readTimeout,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
@@ -212,7 +218,6 @@ func (m *Main) startHTTP(ctx context.Context, secrets map[string]string, parsers
 			m.errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
-	return nil
 }
 
 func (m *Main) startWorkers(ctx context.Context) error {
@@ -268,16 +273,7 @@ func (m *Main) startWorkerProbe(ctx context.Context, addr string) error {
 	if err != nil {
 		return fmt.Errorf("workers.metrics_addr %s: %w", addr, err)
 	}
-	m.addr = ln.Addr().String()
-	m.httpServer = &http.Server{Handler: probeOnly(api), ReadHeaderTimeout: 5 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return ctx }}
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		if err := m.httpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			m.errc <- fmt.Errorf("metrics listener: %w", err)
-		}
-	}()
+	m.serve(ctx, ln, probeOnly(api), m.Config.HTTP.ReadTimeout)
 	return nil
 }
 

@@ -95,16 +95,7 @@ func cmdMappings(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return err
 		}
-		var out io.Writer = stdout
-		if fs.NArg() == 1 {
-			f, err := os.Create(fs.Arg(0))
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			out = f
-		}
-		if err := mapping.Format(out, rows); err != nil {
+		if err := writeOutput(stdout, fs.Arg(0), func(w io.Writer) error { return mapping.Format(w, rows) }); err != nil {
 			return err
 		}
 		if fs.NArg() == 1 {
@@ -112,6 +103,23 @@ func cmdMappings(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return nil
 	}
+}
+
+// writeOutput writes to the named file (created or truncated), or to stdout when name is "".
+// A file that cannot be closed cleanly is an error: its end may be missing.
+func writeOutput(stdout io.Writer, name string, write func(io.Writer) error) error {
+	if name == "" {
+		return write(stdout)
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // problemsText lists a mappings file's bad rows one per line.

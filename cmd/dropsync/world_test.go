@@ -295,18 +295,7 @@ func mustParseURL(t *testing.T, u string) *redis.Options {
 // raw returns an admin API reply's body as text (failing on a non-200 status).
 func (w *world) raw(method, path string) string {
 	w.t.Helper()
-	req, _ := http.NewRequest(method, w.base+path, nil)
-	req.Header.Set("Authorization", "Bearer "+testAdminToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		w.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		w.t.Fatalf("%s %s: status %d: %s", method, path, resp.StatusCode, b)
-	}
-	return string(b)
+	return w.rawAccept(method, path, "")
 }
 
 // rawAccept is raw with an Accept header.
@@ -314,7 +303,9 @@ func (w *world) rawAccept(method, path, accept string) string {
 	w.t.Helper()
 	req, _ := http.NewRequest(method, w.base+path, nil)
 	req.Header.Set("Authorization", "Bearer "+testAdminToken)
-	req.Header.Set("Accept", accept)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		w.t.Fatalf("%s %s: %v", method, path, err)
