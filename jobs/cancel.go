@@ -68,8 +68,8 @@ func (p *Pipeline) cancelPurchaseOrders(ctx context.Context, shop string, id int
 		case err == nil, dropsync.ErrorCode(err) == dropsync.ENOTFOUND:
 			done = append(done, cancelOutcome{poID: po.ID})
 		case dropsync.ErrorCode(err) == dropsync.ECONFLICT:
-			done = append(done, cancelOutcome{poID: po.ID, conflict: true})
-			// The supplier shipped before we heard: read its parcels now.
+			done = append(done, cancelOutcome{poID: po.ID, conflict: true, reason: dropsync.ErrorReason(err)})
+			// The supplier shipped (or started) before we heard: read its parcels now.
 			t, err := NewTrackingTask(dropsync.SupplierEvent{Supplier: po.Supplier, Ref: ref})
 			if err := p.enqueue(ctx, t, err); err != nil {
 				return err
@@ -90,7 +90,13 @@ func (p *Pipeline) cancelPurchaseOrders(ctx context.Context, shop string, id int
 				continue
 			}
 			if d.conflict {
-				o.Record(now, "cancel_refused", fmt.Sprintf("%s had already shipped part of %s", po.Supplier, po.ID))
+				if d.reason == dropsync.ReasonAlreadyShipped {
+					o.Record(now, "cancel_refused", fmt.Sprintf("%s had already shipped part of %s", po.Supplier, po.ID))
+				} else {
+					o.Notice(now, "cancel_not_possible", fmt.Sprintf(
+						"%s can no longer cancel %s (%s) although nothing has shipped: settle it with the supplier",
+						po.Supplier, po.ID, d.reason))
+				}
 				continue
 			}
 			if len(po.Shipments) == 0 {
@@ -118,8 +124,13 @@ func (p *Pipeline) cancelPurchaseOrders(ctx context.Context, shop string, id int
 			return nil
 		}
 		if o.CancelNotice == "" {
-			o.CancelNotice = "cancelled at the storefront after a parcel had shipped: what had not shipped was cancelled, the shipped parcels go on"
-			o.Notice(now, "cancelled_after_shipping", o.CancelNotice)
+			if o.AnyShipped() {
+				o.CancelNotice = "cancelled at the storefront after a parcel had shipped: what had not shipped was cancelled, the shipped parcels go on"
+				o.Notice(now, "cancelled_after_shipping", o.CancelNotice)
+			} else {
+				o.CancelNotice = "cancelled at the storefront, but a supplier could not cancel its purchase order: see the notices"
+				o.Notice(now, "cancelled_partly", o.CancelNotice)
+			}
 			credit = o.InvoiceNumber != ""
 		}
 		o.Advance(now)
@@ -140,7 +151,8 @@ func (p *Pipeline) cancelPurchaseOrders(ctx context.Context, shop string, id int
 // cancelOutcome is a supplier's answer to one cancellation.
 type cancelOutcome struct {
 	poID     string
-	conflict bool // the supplier had already shipped part of it
+	conflict bool   // the supplier refused: it had shipped part of it, or cannot cancel any more
+	reason   string // the refusal's reason
 }
 
 func conflicted(done []cancelOutcome, poID string) bool {

@@ -12,7 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
+	"github.com/dropsync/dropsync/internal/config"
 	"github.com/dropsync/dropsync/internal/dropsync"
+	"github.com/dropsync/dropsync/internal/redisstore"
 	"github.com/dropsync/dropsync/internal/redistest"
 	"github.com/dropsync/dropsync/jobs"
 )
@@ -152,5 +156,57 @@ workers: {metrics_addr: %s}
 	}
 	if st := status("/api/v1/shops/x.myshopify.com/orders"); st != 404 {
 		t.Errorf("admin API on a work process: %d, want 404", st)
+	}
+}
+
+// The mappings file is loaded at start when it changed; an unchanged file leaves what the
+// API changed since; a bad file changes nothing.
+func TestMappingsFileLoadedWhenChanged(t *testing.T) {
+	cfg, err := config.Parse([]byte(`admin: {token: cli-test-admin-token-0123}
+shops:
+  - {domain: a.myshopify.com, access_token: x, webhook_secret: y}
+  - {domain: b.myshopify.com, access_token: x, webhook_secret: y}
+suppliers:
+  - {id: acme, kind: http, base_url: "http://127.0.0.1:1", token: t, webhook_secret: s}
+`), nil)
+	must(t, err)
+	store := redisstore.New(redistest.Client(t), nil)
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "m.csv")
+	header := "shop,sku,supplier,supplier_sku,unit_cost,currency,quantity,priority,countries\n"
+	write := func(body string) { must(t, os.WriteFile(file, []byte(header+body), 0o600)) }
+	count := func(shop string) int {
+		rows, err := store.Mappings(ctx, shop)
+		must(t, err)
+		return len(rows)
+	}
+	log := zerolog.Nop()
+	must(t, func() error {
+		_, err := store.ReplaceMappings(ctx, "b.myshopify.com", []dropsync.Mapping{{Shop: "b.myshopify.com", SKU: "KEEP", Supplier: "acme", SupplierSKU: "K", Quantity: 1, Priority: 1, Currency: "USD"}})
+		return err
+	}())
+
+	write("a.myshopify.com,A,acme,ACME-A,1.00,USD,1,1,\n")
+	must(t, loadMappingsFile(ctx, store, cfg, file, log))
+	if count("a.myshopify.com") != 1 || count("b.myshopify.com") != 1 {
+		t.Fatalf("after the first load: a %d rows, b %d rows; want 1 and b untouched", count("a.myshopify.com"), count("b.myshopify.com"))
+	}
+	// The merchant changes shop a through the API; a restart with the same file keeps that.
+	_, err = store.ReplaceMappings(ctx, "a.myshopify.com", nil)
+	must(t, err)
+	must(t, loadMappingsFile(ctx, store, cfg, file, log))
+	if count("a.myshopify.com") != 0 {
+		t.Fatalf("an unchanged file undid the API's change")
+	}
+	// A bad file stops the start and changes nothing.
+	write("a.myshopify.com,A,acme,ACME-A,1.00,USD,-1,1,\n")
+	if err := loadMappingsFile(ctx, store, cfg, file, log); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("bad file: %v, want an error naming line 2", err)
+	}
+	// An edited file is loaded again.
+	write("a.myshopify.com,A,acme,ACME-A,1.00,USD,1,1,\na.myshopify.com,B,acme,ACME-B,1.00,USD,2,1,\n")
+	must(t, loadMappingsFile(ctx, store, cfg, file, log))
+	if count("a.myshopify.com") != 2 {
+		t.Fatalf("an edited file was not loaded: %d rows", count("a.myshopify.com"))
 	}
 }

@@ -178,7 +178,7 @@ func (m *Main) supplier(s config.Supplier) (jobs.Supplier, httpapi.EventParser, 
 			WebhookSecret: s.WebhookSecret, Timeout: s.Timeout, ShippingMethod: s.ShippingMethod}, m.HTTPClient, log)
 		return sup, sup, nil
 	}
-	return newKindSupplier(s, m.HTTPClient, m.Now, log)
+	return m.newKindSupplier(s, log)
 }
 
 func (m *Main) startHTTP(ctx context.Context, secrets map[string]string, parsers map[string]httpapi.EventParser) error {

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"sort"
@@ -14,29 +17,41 @@ import (
 	"github.com/dropsync/dropsync/internal/redisstore"
 )
 
-// loadMappingsFile replaces the mappings of every configured shop with the rows the file
-// holds for it (a shop the file does not name gets none). A bad file changes nothing and
-// stops the start with every bad line named.
+// loadMappingsFile loads the merchant's mappings file at start. The file is read and checked
+// whole first: a bad file changes nothing and stops the start with every bad line named. A
+// good file replaces the mappings of each shop it names (shops it does not name keep theirs).
+// A file whose content was already loaded is not loaded again, so a restart or a rolling
+// upgrade does not undo what was changed since through the admin API or the CLI; editing the
+// file makes it the source again at the next start.
 func loadMappingsFile(ctx context.Context, store *redisstore.Store, cfg *config.Config, path string, log zerolog.Logger) error {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("mappings_file: %w", err)
 	}
-	defer f.Close()
-	rows, err := mapping.Parse(f, func(id string) bool { _, ok := cfg.Supplier(id); return ok }, "")
+	rows, err := mapping.Parse(bytes.NewReader(data), func(id string) bool { _, ok := cfg.Supplier(id); return ok }, "")
 	if err != nil {
-		return fmt.Errorf("mappings_file %s: %s", path, dropsync.ErrorMessage(err))
+		return fmt.Errorf("mappings_file %s: nothing was loaded:\n%s", path, problemsText(err))
 	}
 	byShop := map[string][]dropsync.Mapping{}
 	for _, r := range rows {
 		if _, ok := cfg.Shop(r.Shop); !ok {
-			return fmt.Errorf("mappings_file %s: line %d: shop %s is not configured", path, r.Line, r.Shop)
+			return fmt.Errorf("mappings_file %s: line %d: shop %s is not configured; nothing was loaded", path, r.Line, r.Shop)
 		}
 		byShop[r.Shop] = append(byShop[r.Shop], r)
 	}
-	shops := make([]string, 0, len(cfg.Shops))
-	for _, s := range cfg.Shops {
-		shops = append(shops, s.Domain)
+	sum := sha256.Sum256(data)
+	digest := hex.EncodeToString(sum[:])
+	last, err := store.MappingsFileDigest(ctx)
+	if err != nil {
+		return err
+	}
+	if last == digest {
+		log.Info().Str("file", path).Msg("mappings file unchanged since it was loaded; the stored mappings stay")
+		return nil
+	}
+	shops := make([]string, 0, len(byShop))
+	for shop := range byShop {
+		shops = append(shops, shop)
 	}
 	sort.Strings(shops)
 	for _, shop := range shops {
@@ -46,5 +61,5 @@ func loadMappingsFile(ctx context.Context, store *redisstore.Store, cfg *config.
 		}
 		log.Info().Str("shop", shop).Int("rows", len(byShop[shop])).Int64("version", v).Str("file", path).Msg("mappings loaded")
 	}
-	return nil
+	return store.SetMappingsFileDigest(ctx, digest, path)
 }

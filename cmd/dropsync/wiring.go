@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/hibiken/asynq"
 	asynqmetrics "github.com/hibiken/asynq/x/metrics"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
+	"github.com/dropsync/dropsync/connectors/supplier/cjdropshipping"
+	"github.com/dropsync/dropsync/connectors/supplier/printful"
 	"github.com/dropsync/dropsync/internal/config"
 	"github.com/dropsync/dropsync/internal/dashboard"
 	"github.com/dropsync/dropsync/internal/dropsync"
@@ -50,9 +51,22 @@ func (s observedSupplier) Inventory(ctx context.Context, skus []string) ([]drops
 	return st, err
 }
 
-// newKindSupplier builds connectors for kinds other than http.
-func newKindSupplier(s config.Supplier, client *http.Client, now func() time.Time, log zerolog.Logger) (jobs.Supplier, httpapi.EventParser, error) {
-	return nil, nil, fmt.Errorf("suppliers[%s].kind: %q is not supported by this build", s.ID, s.Kind)
+// newKindSupplier builds the connectors of the suppliers' own APIs.
+func (m *Main) newKindSupplier(s config.Supplier, log zerolog.Logger) (jobs.Supplier, httpapi.EventParser, error) {
+	switch s.Kind {
+	case config.KindPrintful:
+		sup := printful.New(printful.Config{ID: s.ID, BaseURL: s.BaseURL, Token: s.Token, WebhookSecret: s.WebhookSecret,
+			StoreID: s.StoreID, ShippingMethod: s.ShippingMethod, Confirm: s.Confirm, Timeout: s.Timeout},
+			m.HTTPClient, m.Now, log)
+		return sup, sup, nil
+	case config.KindCJDropshipping:
+		sup := cjdropshipping.New(cjdropshipping.Config{ID: s.ID, BaseURL: s.BaseURL, Email: s.Email, APIKey: s.APIKey,
+			WebhookSecret: s.WebhookSecret, LogisticName: s.LogisticName, FromCountry: s.FromCountry,
+			ShippingMethod: s.ShippingMethod, Timeout: s.Timeout},
+			m.HTTPClient, cjdropshipping.NewRedisTokenStore(m.rdb, s.ID), m.Now, log)
+		return sup, sup, nil
+	}
+	return nil, nil, fmt.Errorf("suppliers[%s].kind: %q is not a supplier kind this build knows", s.ID, s.Kind)
 }
 
 // mountOperations adds /metrics and the dashboard.

@@ -52,6 +52,8 @@ type worldOpts struct {
 	shopLimit string // e.g. "{bucket_size: 20, leak_rate: 10}"
 	// noSupplierWebhooks makes the suppliers' events never arrive (only polling finds parcels).
 	noSupplierWebhooks bool
+	// extraSuppliers are more entries of the suppliers list (YAML, indented as list items).
+	extraSuppliers string
 	acmeItems          map[string]suppliertest.Item
 	betaItems          map[string]suppliertest.Item
 }
@@ -64,7 +66,13 @@ e2e-store.myshopify.com,SOCKS-3PK,acme,ACME-SOCK,1.00,USD,3,1,
 
 func newWorld(t *testing.T, o worldOpts) *world {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return newWorldAt(t, "127.0.0.1:0", o)
+}
+
+// newWorldAt is newWorld listening on addr (for fakes that must know it beforehand).
+func newWorldAt(t *testing.T, addr string, o worldOpts) *world {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,9 +153,9 @@ suppliers:
     token: beta-token
     webhook_secret: %s
     poll_interval: 0
-mappings_file: %s
+%smappings_file: %s
 %s%s`, redistest.URL(t), testAdminToken, testShop, testWebhookSecret, w.shopify.URL(), shopLimit,
-		w.acme.URL(), acmeSecret, w.beta.URL(), betaSecret, csvPath, rules, o.extraYAML)
+		w.acme.URL(), acmeSecret, w.beta.URL(), betaSecret, o.extraSuppliers, csvPath, rules, o.extraYAML)
 	cfg, err := config.Parse([]byte(yaml), nil)
 	if err != nil {
 		t.Fatalf("config: %v", err)

@@ -73,6 +73,9 @@ const (
 	ReasonInvalidAddress     = "invalid_address"
 	ReasonUnsupportedCountry = "unsupported_country"
 	ReasonAlreadyShipped     = "already_shipped"
+	// ReasonNotCancellable: the supplier cannot cancel the order any more (in production,
+	// paid) although nothing has shipped; someone must settle it with the supplier.
+	ReasonNotCancellable = "not_cancellable"
 	// ReasonNotSent marks a failure before any request left dropsync (e.g. a local rate
 	// limiter refused it): the remote side cannot have acted on it.
 	ReasonNotSent = "not_sent"

@@ -52,9 +52,9 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // Problem is one thing wrong with a mappings CSV, at a line of the file and, when it is about
 // one field, in a column.
 type Problem struct {
-	Line    int
-	Column  string
-	Message string
+	Line    int    `json:"line"`
+	Column  string `json:"column,omitempty"`
+	Message string `json:"message"`
 }
 
 // String formats the problem as "line 7: quantity: must be a positive whole number, got \"-2\"".

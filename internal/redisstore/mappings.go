@@ -145,3 +145,29 @@ func (s *Store) MappingsVersion(ctx context.Context, shop string) (int64, error)
 	n, _ := strconv.ParseInt(v, 10, 64)
 	return n, nil
 }
+
+// mappingsFileKey remembers the digest of the mappings file last loaded at start, so an
+// unchanged file does not undo the changes made since through the API or the CLI.
+const mappingsFileKey = Prefix + "mappings-file"
+
+// MappingsFileDigest returns the digest of the mappings file last loaded ("" when none).
+func (s *Store) MappingsFileDigest(ctx context.Context) (string, error) {
+	v, err := s.rdb.HGet(ctx, mappingsFileKey, "sha256").Result()
+	if err == redis.Nil {
+		return "", nil
+	}
+	if err != nil {
+		return "", dropsync.Wrap(dropsync.EUNAVAILABLE, err, "read mappings file digest")
+	}
+	return v, nil
+}
+
+// SetMappingsFileDigest records the digest of the mappings file just loaded.
+func (s *Store) SetMappingsFileDigest(ctx context.Context, digest, path string) error {
+	err := s.rdb.HSet(ctx, mappingsFileKey, "sha256", digest, "path", path,
+		"loaded_at", s.now().Format(time.RFC3339)).Err()
+	if err != nil {
+		return dropsync.Wrap(dropsync.EUNAVAILABLE, err, "record mappings file digest")
+	}
+	return nil
+}

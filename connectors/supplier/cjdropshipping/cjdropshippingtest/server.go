@@ -1,0 +1,399 @@
+// Package cjdropshippingtest provides a fake CJdropshipping API 2.0 over a real local HTTP
+// server, built from the request and reply shapes of CJ's documentation
+// (https://developers.cjdropshipping.com/en/api/api2/api/auth.html, …/shopping.html,
+// …/product.html, …/standard/ps-code.html and the webhook pages): access and refresh tokens
+// with their lifetimes and the five-minute limit on requesting one, createOrderV2 with
+// its shipping fields and payType, getOrderDetail by CJ id or order number, deleteOrder that
+// works only before payment, variant and stock queries, the {"code","result","message",
+// "data","requestId"} envelope with CJ's error codes, the per-second limit (1600200), and
+// ORDER webhook messages signed with the account's openId. A test can ship an order, change
+// its status, expire tokens and inject faults (fail next n, accept then fail, rate limit,
+// refused refresh, delay). Tests and the demo share it; it is safe for concurrent use.
+package cjdropshippingtest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Prefix is the path of CJ's API below its host; the fake's base URL is URL()+Prefix.
+const Prefix = "/api2.0/v1"
+
+// CJ order statuses.
+const (
+	StatusCreated   = "CREATED"
+	StatusInCart    = "IN_CART"
+	StatusUnpaid    = "UNPAID"
+	StatusUnshipped = "UNSHIPPED"
+	StatusShipped   = "SHIPPED"
+	StatusDelivered = "DELIVERED"
+	StatusCancelled = "CANCELLED"
+)
+
+const maxRequests = 10000
+
+// Options configure a fake CJ account.
+type Options struct {
+	// APIKey is required by getAccessToken ({"apiKey"}, or {"email","password"} with Email);
+	// "" accepts any.
+	APIKey string
+	Email  string
+	// OpenID is the account's id; it keys webhook signatures. Default 123456789.
+	OpenID int64
+	// Variants are the CJ variants the account can order.
+	Variants []Variant
+	// Logistics are the logistic names CJ knows; empty means any.
+	Logistics []string
+	// Countries are the destinations the logistics serve; empty means all.
+	Countries []string
+	// WebhookURL receives signed ORDER messages ("" means none).
+	WebhookURL string
+	// MinInterval is the least gap between two calls, measured on the real clock (CJ allows
+	// one a second); closer calls get 1600200. Zero means no limit.
+	MinInterval time.Duration
+	// TokenTTL and RefreshTTL are the tokens' lives (default 15 and 180 days); TokenGap is how
+	// often a token may be requested with the API key (default five minutes). On Now's clock.
+	TokenTTL, RefreshTTL, TokenGap time.Duration
+	// AutoShip ships every paid order by itself, for the demo.
+	AutoShip *AutoShip
+	Now      func() time.Time
+}
+
+// Variant is one CJ variant with its stock in one warehouse.
+type Variant struct {
+	VID       string
+	SKU       string
+	ProductID string
+	Name      string
+	Price     string // sell price, USD
+	Stock     int
+	Warehouse string // country code of the warehouse; default CN
+}
+
+// AutoShip makes the fake ship every paid order After it was placed.
+type AutoShip struct{ After time.Duration }
+
+// Order is a CJ order as getOrderDetail returns it.
+type Order struct {
+	OrderID              string         `json:"orderId"`
+	OrderNum             string         `json:"orderNum"`
+	CJOrderID            string         `json:"cjOrderId"`
+	ShippingCountryCode  string         `json:"shippingCountryCode"`
+	ShippingProvince     string         `json:"shippingProvince"`
+	ShippingCity         string         `json:"shippingCity"`
+	ShippingPhone        string         `json:"shippingPhone"`
+	ShippingAddress      string         `json:"shippingAddress"`
+	ShippingCustomerName string         `json:"shippingCustomerName"`
+	Remark               string         `json:"remark"`
+	OrderStatus          string         `json:"orderStatus"`
+	OrderAmount          number         `json:"orderAmount"`
+	ProductAmount        number         `json:"productAmount"`
+	PostageAmount        number         `json:"postageAmount"`
+	LogisticName         string         `json:"logisticName"`
+	TrackNumber          string         `json:"trackNumber"`
+	TrackingURL          string         `json:"trackingUrl"`
+	CreateDate           string         `json:"createDate"`
+	PaymentDate          string         `json:"paymentDate"`
+	OutWarehouseTime     string         `json:"outWarehouseTime"`
+	IsComplete           int            `json:"isComplete"`
+	FromCountryCode      string         `json:"fromCountryCode"`
+	ProductList          []OrderProduct `json:"productList"`
+	// Placed is the body of the createOrderV2 that created the order.
+	Placed PlaceRequest `json:"-"`
+}
+
+// OrderProduct is one product line of an order.
+type OrderProduct struct {
+	VID        string `json:"vid"`
+	Quantity   int    `json:"quantity"`
+	SellPrice  number `json:"sellPrice"`
+	LineItemID string `json:"lineItemId"`
+}
+
+// PlaceRequest is the body of createOrderV2.
+type PlaceRequest struct {
+	OrderNumber          string         `json:"orderNumber"`
+	ShippingZip          string         `json:"shippingZip"`
+	ShippingCountryCode  string         `json:"shippingCountryCode"`
+	ShippingCountry      string         `json:"shippingCountry"`
+	ShippingProvince     string         `json:"shippingProvince"`
+	ShippingCity         string         `json:"shippingCity"`
+	ShippingPhone        string         `json:"shippingPhone"`
+	ShippingCustomerName string         `json:"shippingCustomerName"`
+	ShippingAddress      string         `json:"shippingAddress"`
+	ShippingAddress2     string         `json:"shippingAddress2"`
+	Email                string         `json:"email"`
+	Remark               string         `json:"remark"`
+	PayType              number         `json:"payType"`
+	LogisticName         string         `json:"logisticName"`
+	FromCountryCode      string         `json:"fromCountryCode"`
+	Products             []PlaceProduct `json:"products"`
+}
+
+// PlaceProduct is one product of a PlaceRequest.
+type PlaceProduct struct {
+	VID      string `json:"vid"`
+	SKU      string `json:"sku"`
+	Quantity int    `json:"quantity"`
+}
+
+// Request is one request the fake received, as it arrived.
+type Request struct {
+	Method   string
+	Path     string // below Prefix
+	RawQuery string
+	Header   http.Header
+	Body     []byte
+}
+
+// Delivery is a webhook delivery as dropsync's receiver gets it.
+type Delivery struct {
+	Header http.Header
+	Query  url.Values
+	Body   []byte
+}
+
+// Server is a running fake CJ. Its methods are safe for concurrent use.
+type Server struct {
+	opts Options
+	srv  *httptest.Server
+	hook *http.Client
+
+	mu        sync.Mutex
+	variants  map[string]*Variant
+	orders    map[string]*Order // by CJ id
+	byNum     map[string]*Order
+	list      []*Order
+	placedAt  map[string]time.Time
+	seq       int64
+	tokenSeq  int
+	access    map[string]time.Time // access token → expiry
+	refresh   map[string]time.Time // refresh token → expiry
+	lastAsk   time.Time            // the last getAccessToken that issued a token
+	asked     int
+	refreshed int
+	refuseRef bool
+	requests  []Request
+	placed    int
+	created   int
+	delay     time.Duration
+	lastCall  time.Time // real clock, for MinInterval
+	limited   int
+	// Faults for createOrderV2.
+	failNext       int
+	failStatus     int
+	acceptThenFail int
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// NewServer starts a fake CJ on a local port. Close it when done.
+func NewServer(opts Options) *Server {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.OpenID == 0 {
+		opts.OpenID = 123456789
+	}
+	if opts.TokenTTL <= 0 {
+		opts.TokenTTL = 15 * 24 * time.Hour
+	}
+	if opts.RefreshTTL <= 0 {
+		opts.RefreshTTL = 180 * 24 * time.Hour
+	}
+	if opts.TokenGap <= 0 {
+		opts.TokenGap = 5 * time.Minute
+	}
+	countries := make([]string, len(opts.Countries))
+	for i, c := range opts.Countries {
+		countries[i] = strings.ToUpper(strings.TrimSpace(c))
+	}
+	opts.Countries = countries
+	s := &Server{
+		opts:     opts,
+		hook:     &http.Client{Timeout: 10 * time.Second},
+		variants: map[string]*Variant{},
+		orders:   map[string]*Order{},
+		byNum:    map[string]*Order{},
+		placedAt: map[string]time.Time{},
+		seq:      2507110000180000,
+		access:   map[string]time.Time{},
+		refresh:  map[string]time.Time{},
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	for _, v := range opts.Variants {
+		if v.Warehouse == "" {
+			v.Warehouse = "CN"
+		}
+		s.variants[v.VID] = &v // a copy: stock changes must not reach the caller's slice
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	if opts.AutoShip != nil {
+		go s.autoShip(*opts.AutoShip)
+	} else {
+		close(s.done)
+	}
+	return s
+}
+
+// URL is the fake's scheme://host:port; its base URL is URL()+Prefix.
+func (s *Server) URL() string { return s.srv.URL }
+
+// BaseURL is the fake's base URL, in place of https://developers.cjdropshipping.com/api2.0/v1.
+func (s *Server) BaseURL() string { return s.srv.URL + Prefix }
+
+// Close stops the AutoShip loop and the server.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+		s.srv.Close()
+	})
+}
+
+// Order returns a copy of the order with the order number.
+func (s *Server) Order(orderNumber string) (Order, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.byNum[orderNumber]
+	if !ok {
+		return Order{}, false
+	}
+	return o.clone(), true
+}
+
+// Requests returns the requests received with the method and path (below Prefix); ""
+// matches any.
+func (s *Server) Requests(method, path string) []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Request
+	for _, r := range s.requests {
+		if (method == "" || r.Method == method) && (path == "" || r.Path == path) {
+			r.Header = r.Header.Clone()
+			r.Body = append([]byte(nil), r.Body...)
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// PlaceCount is the number of createOrderV2 calls received, faults and repeats included.
+func (s *Server) PlaceCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.placed
+}
+
+// Created is the number of distinct orders created.
+func (s *Server) Created() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.created
+}
+
+// TokenRequests is the number of tokens issued for the API key (getAccessToken).
+func (s *Server) TokenRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.asked
+}
+
+// Refreshes is the number of tokens issued for a refresh token (refreshAccessToken).
+func (s *Server) Refreshes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refreshed
+}
+
+// RateLimited is the number of calls refused with 1600200 for coming too fast.
+func (s *Server) RateLimited() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limited
+}
+
+// ExpireTokens makes every access token issued so far invalid, as when they expire.
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access = map[string]time.Time{}
+}
+
+// RefuseRefresh makes refreshAccessToken answer 1600003 (refresh token invalid) while on.
+func (s *Server) RefuseRefresh(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuseRef = on
+}
+
+// FailNext makes the next n createOrderV2 fail without doing anything: 429 as CJ's
+// "Too much request" (code 1600200), others as the HTTP status with "System busy".
+func (s *Server) FailNext(n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext, s.failStatus = n, status
+}
+
+// AcceptThenFail makes the next n createOrderV2 that succeed answer 500 after creating the
+// order: the reply is lost after CJ accepted.
+func (s *Server) AcceptThenFail(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.acceptThenFail = n
+}
+
+// SetStock sets the stock of the variant a supplier_sku names (its vid, or "sku:" and its SKU).
+func (s *Server) SetStock(sku string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v := s.variant(sku); v != nil {
+		v.Stock = n
+	}
+}
+
+// SetDelay makes every request wait d before it is handled (0 = none).
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+// OpenID is the account's openId as CJ writes it in tokens and signatures.
+func (s *Server) OpenID() string { return formatInt(s.opts.OpenID) }
+
+func (s *Server) now() time.Time { return s.opts.Now().UTC() }
+
+func (s *Server) variant(sku string) *Variant {
+	if v, ok := strings.CutPrefix(sku, "sku:"); ok {
+		for _, x := range s.variants {
+			if strings.EqualFold(x.SKU, v) {
+				return x
+			}
+		}
+		return nil
+	}
+	return s.variants[sku]
+}
+
+func (o *Order) clone() Order {
+	c := *o
+	c.ProductList = append([]OrderProduct(nil), o.ProductList...)
+	c.Placed.Products = append([]PlaceProduct(nil), o.Placed.Products...)
+	return c
+}
+
+func (s *Server) record(r *http.Request, body []byte) {
+	s.requests = append(s.requests, Request{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, Prefix),
+		RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: body})
+	if len(s.requests) >= 2*maxRequests {
+		s.requests = append([]Request(nil), s.requests[len(s.requests)-maxRequests:]...)
+	}
+}

@@ -1,0 +1,219 @@
+package cjdropshippingtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newServer(t *testing.T, opts Options) *Server {
+	t.Helper()
+	if opts.APIKey == "" {
+		opts.APIKey = "CJ1@api@key"
+	}
+	if opts.Variants == nil {
+		opts.Variants = []Variant{{VID: "v1", SKU: "CJ-V1", ProductID: "p1", Price: "4.20", Stock: 3}}
+	}
+	s := NewServer(opts)
+	t.Cleanup(s.Close)
+	return s
+}
+
+type testEnvelope struct {
+	Code    int             `json:"code"`
+	Result  bool            `json:"result"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data"`
+}
+
+func call(t *testing.T, s *Server, method, path, token string, body any) testEnvelope {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, s.BaseURL()+path, rd)
+	if token != "" {
+		req.Header.Set("CJ-Access-Token", token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var env testEnvelope
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+		t.Fatalf("%s %s: reply is not JSON: %v", method, path, err)
+	}
+	return env
+}
+
+type tokens struct {
+	OpenID       json.Number `json:"openId"`
+	AccessToken  string      `json:"accessToken"`
+	RefreshToken string      `json:"refreshToken"`
+}
+
+func TestTokens(t *testing.T) {
+	clk := &clock{t: t0}
+	s := newServer(t, Options{Now: clk.Now, TokenTTL: time.Hour})
+	if env := call(t, s, http.MethodPost, "/authentication/getAccessToken", "", map[string]string{"apiKey": "wrong"}); env.Code != codeWrongKey {
+		t.Errorf("wrong key: got %+v", env)
+	}
+	env := call(t, s, http.MethodPost, "/authentication/getAccessToken", "", map[string]string{"apiKey": "CJ1@api@key"})
+	var tok tokens
+	if env.Code != 200 || json.Unmarshal(env.Data, &tok) != nil || tok.AccessToken == "" || tok.OpenID != "123456789" {
+		t.Fatalf("token: got %+v", env)
+	}
+	if env := call(t, s, http.MethodPost, "/authentication/getAccessToken", "", map[string]string{"apiKey": "CJ1@api@key"}); env.Code != codeTooMany {
+		t.Errorf("second token within five minutes: got %+v, want 1600200", env)
+	}
+	if env := call(t, s, http.MethodGet, "/product/variant/queryByVid?vid=v1", tok.AccessToken, nil); env.Code != 200 {
+		t.Errorf("call with the token: got %+v", env)
+	}
+	clk.Add(time.Hour)
+	if env := call(t, s, http.MethodGet, "/product/variant/queryByVid?vid=v1", tok.AccessToken, nil); env.Code != codeInvalidToken {
+		t.Errorf("call with an expired token: got %+v, want 1600001", env)
+	}
+	env = call(t, s, http.MethodPost, "/authentication/refreshAccessToken", "", map[string]string{"refreshToken": tok.RefreshToken})
+	var fresh tokens
+	if env.Code != 200 || json.Unmarshal(env.Data, &fresh) != nil || fresh.AccessToken == tok.AccessToken || fresh.RefreshToken != tok.RefreshToken {
+		t.Fatalf("refresh: got %+v", env)
+	}
+	s.RefuseRefresh(true)
+	if env := call(t, s, http.MethodPost, "/authentication/refreshAccessToken", "", map[string]string{"refreshToken": tok.RefreshToken}); env.Code != codeInvalidRefresh {
+		t.Errorf("refused refresh: got %+v, want 1600003", env)
+	}
+	s.ExpireTokens()
+	if env := call(t, s, http.MethodGet, "/product/variant/queryByVid?vid=v1", fresh.AccessToken, nil); env.Code != codeInvalidToken {
+		t.Errorf("call after ExpireTokens: got %+v, want 1600001", env)
+	}
+	if s.TokenRequests() != 1 || s.Refreshes() != 1 {
+		t.Errorf("token requests, refreshes: got %d, %d, want 1, 1", s.TokenRequests(), s.Refreshes())
+	}
+}
+
+func token(t *testing.T, s *Server) string {
+	t.Helper()
+	env := call(t, s, http.MethodPost, "/authentication/getAccessToken", "", map[string]string{"apiKey": "CJ1@api@key"})
+	var tok tokens
+	_ = json.Unmarshal(env.Data, &tok)
+	return tok.AccessToken
+}
+
+func order(num string, payType any) map[string]any {
+	return map[string]any{
+		"orderNumber": num, "shippingCountryCode": "US", "shippingCountry": "United States", "shippingProvince": "KY",
+		"shippingCity": "Town", "shippingCustomerName": "A B", "shippingAddress": "1 Main St", "payType": payType,
+		"logisticName": "CJPacket Ordinary", "fromCountryCode": "CN", "products": []map[string]any{{"vid": "v1", "quantity": 1}},
+	}
+}
+
+func TestPayTypesAndDelete(t *testing.T) {
+	tests := []struct {
+		name      string
+		payType   any
+		status    string
+		deletable bool
+	}{
+		{"balance", 2, StatusUnshipped, false},
+		{"create only", 3, StatusCreated, true},
+		{"page payment", "", StatusUnpaid, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t, Options{})
+			tok := token(t, s)
+			env := call(t, s, http.MethodPost, "/shopping/order/createOrderV2", tok, order("po-1", tt.payType))
+			var created struct {
+				OrderID     string `json:"orderId"`
+				OrderStatus string `json:"orderStatus"`
+			}
+			if env.Code != 200 || json.Unmarshal(env.Data, &created) != nil || created.OrderStatus != tt.status {
+				t.Fatalf("create: got %+v", env)
+			}
+			if env := call(t, s, http.MethodPost, "/shopping/order/createOrderV2", tok, order("po-1", tt.payType)); env.Code != codeOrderExists {
+				t.Errorf("second create with the number: got %+v, want 1603003", env)
+			}
+			env = call(t, s, http.MethodDelete, "/shopping/order/deleteOrder?orderId="+created.OrderID, tok, nil)
+			if (env.Code == 200) != tt.deletable {
+				t.Errorf("delete: got %+v, want deletable %v", env, tt.deletable)
+			}
+			env = call(t, s, http.MethodGet, "/shopping/order/getOrderDetail?orderId=po-1", tok, nil)
+			var o Order
+			if env.Code != 200 || json.Unmarshal(env.Data, &o) != nil || o.OrderID != created.OrderID {
+				t.Errorf("detail by order number: got %+v", env)
+			}
+		})
+	}
+}
+
+func TestStockAndPace(t *testing.T) {
+	s := newServer(t, Options{MinInterval: time.Hour})
+	tok := token(t, s)
+	if env := call(t, s, http.MethodGet, "/product/stock/queryByVid?vid=v1", tok, nil); env.Code != codeTooMany {
+		t.Errorf("second call within the interval: got %+v, want 1600200", env)
+	}
+	if s.RateLimited() != 1 {
+		t.Errorf("rate limited: got %d, want 1", s.RateLimited())
+	}
+}
+
+func TestAutoShipSigned(t *testing.T) {
+	got := make(chan []byte, 2)
+	sigs := make(chan string, 2)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- b
+		sigs <- r.Header.Get("Sign")
+	}))
+	t.Cleanup(hook.Close)
+	s := newServer(t, Options{WebhookURL: hook.URL, AutoShip: &AutoShip{After: 10 * time.Millisecond}})
+	tok := token(t, s)
+	call(t, s, http.MethodPost, "/shopping/order/createOrderV2", tok, order("po-9", 2))
+	select {
+	case body := <-got:
+		if sig := <-sigs; sig != Sign(s.OpenID(), body) {
+			t.Errorf("sign: got %q, want the body's signature", sig)
+		}
+		var m struct {
+			Type   string `json:"type"`
+			Params struct {
+				OrderNumber string `json:"orderNumber"`
+				OrderStatus string `json:"orderStatus"`
+				TrackNumber string `json:"trackNumber"`
+			} `json:"params"`
+		}
+		if json.Unmarshal(body, &m) != nil || m.Type != "ORDER" || m.Params.OrderNumber != "po-9" ||
+			m.Params.OrderStatus != StatusShipped || m.Params.TrackNumber == "" {
+			t.Errorf("message: got %s", body)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no ORDER message")
+	}
+}

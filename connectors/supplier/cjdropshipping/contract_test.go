@@ -1,0 +1,51 @@
+package cjdropshipping
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/dropsync/dropsync/connectors/supplier/cjdropshipping/cjdropshippingtest"
+	"github.com/dropsync/dropsync/connectors/supplier/suppliertest"
+)
+
+// TestContract holds the CJ connector to the contract every supplier connector keeps.
+func TestContract(t *testing.T) {
+	suppliertest.Run(t, suppliertest.Harness{
+		Supplier: "cj",
+		New: func(t *testing.T, wrap func(string) string) suppliertest.Fixture {
+			f := newFake(t, cjdropshippingtest.Options{})
+			cfg := testConfig(wrap(f.BaseURL()))
+			cfg.Timeout = time.Second
+			bad := testConfig(f.BaseURL())
+			bad.APIKey = "CJ4711@api@revoked"
+			return suppliertest.Fixture{
+				Connector:    newSupplier(cfg, NewMemoryTokenStore(), fixedNow),
+				Unauthorized: newSupplier(bad, NewMemoryTokenStore(), fixedNow),
+				Fake:         contractFake{f},
+			}
+		},
+		Items: []suppliertest.Item{
+			{SKU: vidTowel, Available: 10, UnitCost: "4.20", Currency: "USD"},
+			{SKU: vidMug, Available: 5, UnitCost: "3.10", Currency: "USD"},
+		},
+		UnknownSKU:          vidUnknown,
+		UnsupportedCountry:  "BR",
+		UnknownOrderID:      "2507119999999999",
+		PlaceRoute:          suppliertest.Route{Method: http.MethodPost, Path: cjdropshippingtest.Prefix + "/shopping/order/createOrderV2"},
+		RateLimitDelay:      time.Second,
+		CountsStock:         true,
+		CancelsAccepted:     false, // CJ deletes only unpaid orders, and dropsync's are paid
+		LooksUpByExternalID: true,
+		NamesRefusedSKU:     true,
+	})
+}
+
+// contractFake gives the contract suite its controls over the CJ fake. The purchase order
+// id is the order number, as long as it fits CJ's 50 characters (the suite's do).
+type contractFake struct{ *cjdropshippingtest.Server }
+
+func (f contractFake) Event(externalID string) (suppliertest.Delivery, error) {
+	d, err := f.Server.Event(externalID)
+	return suppliertest.Delivery(d), err
+}

@@ -1,0 +1,168 @@
+package cjdropshipping
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+
+	"github.com/dropsync/dropsync/connectors/supplier/cjdropshipping/cjdropshippingtest"
+	"github.com/dropsync/dropsync/internal/dropsync"
+)
+
+type receiver struct {
+	mu sync.Mutex
+	ds []cjdropshippingtest.Delivery
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rc.mu.Lock()
+	rc.ds = append(rc.ds, cjdropshippingtest.Delivery{Header: r.Header.Clone(), Query: r.URL.Query(), Body: body})
+	rc.mu.Unlock()
+}
+
+func (rc *receiver) all() []cjdropshippingtest.Delivery {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]cjdropshippingtest.Delivery(nil), rc.ds...)
+}
+
+// TestEventsFromCJ follows an order through the signed messages the fake posts, parsed by a
+// connector of another process that shares only the token store.
+func TestEventsFromCJ(t *testing.T) {
+	rc := &receiver{}
+	hook := httptest.NewServer(rc)
+	t.Cleanup(hook.Close)
+	fake := newFake(t, cjdropshippingtest.Options{WebhookURL: hook.URL + "/webhooks/suppliers/cj"})
+	store := NewMemoryTokenStore()
+	worker := newSupplier(testConfig(fake.BaseURL()), store, fixedNow)
+	ext := "example.myshopify.com-20-cj"
+	ref := placed(t, worker, ext)
+	if err := fake.Ship(ext); err != nil {
+		t.Fatalf("ship: %v", err)
+	}
+	ds := rc.all()
+	if len(ds) != 1 {
+		t.Fatalf("deliveries: got %d, want 1", len(ds))
+	}
+	server := newSupplier(testConfig(fake.BaseURL()), store, fixedNow) // an HTTP-only process
+	evs, err := server.ParseEvent(ds[0].Header, ds[0].Query, ds[0].Body)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	if len(evs) != 1 || evs[0].Order == nil || evs[0].Ref != ref {
+		t.Fatalf("events: got %+v, want one about %+v", evs, ref)
+	}
+	o := evs[0].Order
+	if o.Status != string(dropsync.POShipped) || len(o.Shipments) != 1 || o.Shipments[0].Carrier != "CJPacket Ordinary" ||
+		o.Shipments[0].TrackingNumber == "" || !o.Shipments[0].ShippedAt.Equal(shipTime) {
+		t.Errorf("order: got %+v", o)
+	}
+	if len(fake.Requests("", "")) != 3 {
+		t.Errorf("requests: parsing an event must call CJ for nothing")
+	}
+}
+
+func TestParseEvent(t *testing.T) {
+	const openID = "123456789"
+	order := []byte(`{"messageId":"7cceede817dc47ed9748328b64353c5c","type":"ORDER","messageType":"UPDATE","openId":123456789,
+		"params":{"orderNumber":"example.myshopify.com-21-cj","cjOrderId":2507110000180001,"orderStatus":"SHIPPED",
+		"logisticName":"USPS+","trackNumber":"9400111899223817612345","trackingUrl":"https://t.example/9400",
+		"createDate":"2026-11-27 09:00:00","updateDate":"2026-11-28 10:00:00","payDate":"2026-11-27 09:00:01",
+		"deliveryDate":"2026-11-28 10:00:00","completeDate":null}}`)
+	paid := []byte(`{"messageId":"1","type":"ORDER","params":{"orderNum":"example.myshopify.com-21-cj","cjOrderId":"2507110000180001","orderStatus":"UNSHIPPED","trackNumber":null}}`)
+	logistic := []byte(`{"messageId":"2","type":"LOGISTIC","messageType":"UPDATE","params":{"orderId":"2507110000180001",
+		"storeOrderNumbers":["#1001"],"logisticName":"USPS+","trackingNumber":"9400111899223817612345","trackingStatus":1,"logisticsTrackEvents":"[]"}}`)
+	stock := []byte(`{"messageId":"3","type":"STOCK","params":{"1392053744945991680":[{"vid":"1392053744945991680","countryCode":"CN","storageNum":4}]}}`)
+	signed := func(b []byte) http.Header { return http.Header{SignHeader: {Sign(openID, b)}} }
+	token := url.Values{TokenParam: {testSecret}}
+	tests := []struct {
+		name   string
+		header http.Header
+		query  url.Values
+		body   []byte
+		code   string
+		want   *dropsync.SupplierEvent
+	}{
+		{name: "signed order message", header: signed(order), body: order, want: &dropsync.SupplierEvent{
+			Supplier: "cj", Ref: dropsync.SupplierOrderRef{ID: "2507110000180001", ExternalID: "example.myshopify.com-21-cj"},
+			Order: &dropsync.SupplierOrder{ID: "2507110000180001", ExternalID: "example.myshopify.com-21-cj", Status: "shipped",
+				Shipments: []dropsync.Shipment{{ID: "9400111899223817612345", Carrier: "USPS+", TrackingNumber: "9400111899223817612345",
+					TrackingURL: "https://t.example/9400", ShippedAt: shipTime}}}}},
+		{name: "older field names", header: signed(paid), body: paid, want: &dropsync.SupplierEvent{
+			Supplier: "cj", Ref: dropsync.SupplierOrderRef{ID: "2507110000180001", ExternalID: "example.myshopify.com-21-cj"},
+			Order: &dropsync.SupplierOrder{ID: "2507110000180001", ExternalID: "example.myshopify.com-21-cj", Status: "in_production"}}},
+		{name: "logistic message is a hint", header: signed(logistic), body: logistic, want: &dropsync.SupplierEvent{
+			Supplier: "cj", Ref: dropsync.SupplierOrderRef{ID: "2507110000180001"}}},
+		{name: "unsigned with the URL token", header: http.Header{}, query: token, body: order, want: &dropsync.SupplierEvent{
+			Supplier: "cj", Ref: dropsync.SupplierOrderRef{ID: "2507110000180001", ExternalID: "example.myshopify.com-21-cj"}}},
+		{name: "stock message", header: signed(stock), body: stock},
+		{name: "signed with another openId", header: http.Header{SignHeader: {Sign("987654321", order)}}, body: order, code: dropsync.EUNAUTHORIZED},
+		{name: "body changed after signing", header: signed(order), body: append([]byte(" "), order...), code: dropsync.EUNAUTHORIZED},
+		{name: "signature not base64", header: http.Header{SignHeader: {"%%%"}}, body: order, code: dropsync.EUNAUTHORIZED},
+		{name: "wrong URL token", header: http.Header{}, query: url.Values{TokenParam: {"guess"}}, body: order, code: dropsync.EUNAUTHORIZED},
+		{name: "nothing", header: http.Header{}, body: order, code: dropsync.EUNAUTHORIZED},
+		{name: "malformed", header: signed([]byte(`{"type":`)), body: []byte(`{"type":`), code: dropsync.EINVALID},
+		{name: "order naming no order", header: signed([]byte(`{"type":"ORDER","params":{"orderStatus":"SHIPPED"}}`)),
+			body: []byte(`{"type":"ORDER","params":{"orderStatus":"SHIPPED"}}`), code: dropsync.EINVALID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := NewMemoryTokenStore()
+			_ = store.Save(context.Background(), Token{OpenID: openID, AccessToken: "a1"})
+			s := newSupplier(testConfig("https://cj.example"), store, fixedNow)
+			evs, err := s.ParseEvent(tt.header, tt.query, tt.body)
+			if tt.code != "" {
+				checkErr(t, err, tt.code, "")
+				return
+			}
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			if tt.want == nil {
+				if len(evs) != 0 {
+					t.Errorf("events: got %+v, want none", evs)
+				}
+				return
+			}
+			if len(evs) != 1 {
+				t.Fatalf("events: got %+v, want one", evs)
+			}
+			got := evs[0]
+			if got.Supplier != tt.want.Supplier || got.Ref != tt.want.Ref {
+				t.Fatalf("event: got %+v, want %+v", got, tt.want)
+			}
+			if hint := tt.want.Ref.ExternalID == ""; hint != (got.Order == nil) {
+				t.Errorf("event order: got %+v, want it only when the message names the order number", got.Order)
+			}
+			if tt.want.Order != nil {
+				g, w := *got.Order, *tt.want.Order
+				if g.ID != w.ID || g.ExternalID != w.ExternalID || g.Status != w.Status || len(g.Shipments) != len(w.Shipments) {
+					t.Fatalf("order: got %+v, want %+v", g, w)
+				}
+				for i := range w.Shipments {
+					gs, ws := g.Shipments[i], w.Shipments[i]
+					if gs.ID != ws.ID || gs.Carrier != ws.Carrier || gs.TrackingNumber != ws.TrackingNumber || gs.TrackingURL != ws.TrackingURL ||
+						!gs.ShippedAt.Equal(ws.ShippedAt) || gs.ShippedAt.Location().String() != "UTC" || len(gs.Items) != 0 {
+						t.Errorf("parcel: got %+v, want %+v", g.Shipments[i], w.Shipments[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestSignMatchesFake(t *testing.T) {
+	body := []byte(`{"type":"ORDER"}`)
+	if got, want := Sign("123456789", body), cjdropshippingtest.Sign("123456789", body); got != want {
+		t.Errorf("Sign: got %q, want %q (the fake's)", got, want)
+	}
+	// The well-known HMAC-SHA256 test vector, Base64.
+	if got, want := Sign("key", []byte("The quick brown fox jumps over the lazy dog")), "97yD9DBThCSxMpjmqm+xQ+9NWaFJRhdZl0edvC0aPNg="; got != want {
+		t.Errorf("Sign of the HMAC-SHA256 vector: got %q, want %q", got, want)
+	}
+}

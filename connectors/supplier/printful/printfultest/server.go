@@ -1,0 +1,409 @@
+// Package printfultest provides a fake Printful API v1 over a real local HTTP server, built
+// from the request and reply shapes of https://developers.printful.com/docs/ and the webhook
+// events of https://www.printful.com/docs/webhooks: orders with external ids ("@" lookups),
+// drafts and confirmed orders, store and catalog variants, the {"code","result","error"}
+// envelope with Printful's worded refusals, rate limiting with X-Ratelimit headers and 429,
+// and webhook deliveries authenticated by a token in the URL. A test can ship parcels, change
+// an order's status, and inject faults (fail next n, accept then fail, rate limit, delay).
+// Tests and the demo share it, so it is safe for concurrent use and keeps everything in
+// memory.
+package printfultest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Printful order statuses.
+const (
+	StatusDraft     = "draft"
+	StatusPending   = "pending"
+	StatusFailed    = "failed"
+	StatusCanceled  = "canceled"
+	StatusOnHold    = "onhold"
+	StatusInProcess = "inprocess"
+	StatusPartial   = "partial"
+	StatusFulfilled = "fulfilled"
+)
+
+// RateLimitWindow is Printful's rate-limit window.
+const RateLimitWindow = time.Minute
+
+const maxRequests = 10000
+
+// Options configure a fake Printful.
+type Options struct {
+	Token   string // bearer token required (401 otherwise); "" accepts any
+	StoreID string // when set, X-PF-Store-Id must name this store (403 otherwise)
+	// Variants are the sync variants of the merchant's store.
+	Variants []Variant
+	// Countries the fake ships to; empty means everywhere.
+	Countries []string
+	// WebhookURL receives events ("" means none); the fake adds ?token=WebhookSecret, as the
+	// URL registered with Printful would carry it.
+	WebhookURL    string
+	WebhookSecret string
+	// RateLimit is the calls allowed per minute; 0 means no limit.
+	RateLimit int
+	// AutoShip ships every confirmed order by itself, for the demo.
+	AutoShip *AutoShip
+	Now      func() time.Time
+}
+
+// Variant is one sync variant of the merchant's Printful store and its catalog variant.
+type Variant struct {
+	SyncVariantID    int64
+	ExternalID       string // external variant id; "" for none
+	CatalogVariantID int64
+	Name             string
+	Price            string // the catalog price: what Printful charges, in USD
+	InStock          bool
+}
+
+// AutoShip makes the fake ship every confirmed order After it was placed, in one parcel.
+type AutoShip struct{ After time.Duration }
+
+// Order is a Printful order object as GET /orders/{id} returns it.
+type Order struct {
+	ID          int64        `json:"id"`
+	ExternalID  string       `json:"external_id"`
+	Store       int64        `json:"store"`
+	Status      string       `json:"status"`
+	Shipping    string       `json:"shipping"`
+	Created     int64        `json:"created"`
+	Updated     int64        `json:"updated"`
+	Recipient   Recipient    `json:"recipient"`
+	Items       []Item       `json:"items"`
+	Costs       Costs        `json:"costs"`
+	Shipments   []Shipment   `json:"shipments"`
+	PackingSlip *PackingSlip `json:"packing_slip"`
+}
+
+// Recipient is an order's shipping address.
+type Recipient struct {
+	Name        string `json:"name"`
+	Company     string `json:"company,omitempty"`
+	Address1    string `json:"address1"`
+	Address2    string `json:"address2,omitempty"`
+	City        string `json:"city"`
+	StateCode   string `json:"state_code,omitempty"`
+	StateName   string `json:"state_name,omitempty"`
+	CountryCode string `json:"country_code"`
+	CountryName string `json:"country_name,omitempty"`
+	Zip         string `json:"zip"`
+	Phone       string `json:"phone,omitempty"`
+	Email       string `json:"email,omitempty"`
+}
+
+// Item is an order line item.
+type Item struct {
+	ID                int64  `json:"id"`
+	ExternalID        string `json:"external_id,omitempty"`
+	VariantID         int64  `json:"variant_id"`
+	SyncVariantID     int64  `json:"sync_variant_id,omitempty"`
+	ExternalVariantID string `json:"external_variant_id,omitempty"`
+	Quantity          int    `json:"quantity"`
+	Price             string `json:"price"`
+	Name              string `json:"name,omitempty"`
+}
+
+// Costs are what Printful charges for an order.
+type Costs struct {
+	Currency string `json:"currency"`
+	Subtotal string `json:"subtotal"`
+	Shipping string `json:"shipping"`
+	Total    string `json:"total"`
+}
+
+// Shipment is one package of an order.
+type Shipment struct {
+	ID             int64          `json:"id"`
+	Carrier        string         `json:"carrier"`
+	Service        string         `json:"service"`
+	TrackingNumber string         `json:"tracking_number"`
+	TrackingURL    string         `json:"tracking_url"`
+	Created        int64          `json:"created"`
+	ShipDate       string         `json:"ship_date"`
+	ShippedAt      int64          `json:"shipped_at"`
+	Reshipment     bool           `json:"reshipment"`
+	Items          []ShipmentItem `json:"items"`
+}
+
+// ShipmentItem is a quantity of one order item in a package.
+type ShipmentItem struct {
+	ItemID   int64 `json:"item_id"`
+	Quantity int   `json:"quantity"`
+}
+
+// PackingSlip is an order's custom packing slip.
+type PackingSlip struct {
+	StoreName     string `json:"store_name,omitempty"`
+	Message       string `json:"message,omitempty"`
+	CustomOrderID string `json:"custom_order_id,omitempty"`
+}
+
+// PlaceRequest is the body of POST /orders.
+type PlaceRequest struct {
+	ExternalID  string       `json:"external_id"`
+	Shipping    string       `json:"shipping"`
+	Recipient   Recipient    `json:"recipient"`
+	Items       []PlaceItem  `json:"items"`
+	PackingSlip *PackingSlip `json:"packing_slip,omitempty"`
+}
+
+// PlaceItem is one item of a PlaceRequest.
+type PlaceItem struct {
+	ExternalID        string `json:"external_id,omitempty"`
+	VariantID         int64  `json:"variant_id,omitempty"`
+	SyncVariantID     int64  `json:"sync_variant_id,omitempty"`
+	ExternalVariantID string `json:"external_variant_id,omitempty"`
+	Quantity          int    `json:"quantity"`
+	Name              string `json:"name,omitempty"`
+}
+
+// Parcel is what Ship sends. Empty fields are generated; no Items means everything not yet
+// shipped.
+type Parcel struct {
+	Carrier        string
+	TrackingNumber string
+	TrackingURL    string
+	Items          []ItemQty
+}
+
+// ItemQty is a quantity of the order item placed with the SKU (its external_id, or its
+// variant reference).
+type ItemQty struct {
+	SKU      string
+	Quantity int
+}
+
+// Request is one request the fake received, as it arrived.
+type Request struct {
+	Method   string
+	Path     string
+	RawQuery string
+	Header   http.Header
+	Body     []byte
+}
+
+// Delivery is a webhook delivery as dropsync's receiver gets it.
+type Delivery struct {
+	Header http.Header
+	Query  url.Values
+	Body   []byte
+}
+
+// Server is a running fake Printful. Its methods are safe for concurrent use.
+type Server struct {
+	opts Options
+	srv  *httptest.Server
+	hook *http.Client
+
+	mu       sync.Mutex
+	variants map[int64]*Variant
+	orders   map[int64]*Order
+	byExt    map[string]*Order
+	list     []*Order
+	placedAt map[int64]time.Time
+	seq      int64
+	itemSeq  int64
+	shipSeq  int64
+	requests []Request
+	placed   int
+	created  int
+	delay    time.Duration
+	// Rate limit window.
+	windowStart time.Time
+	windowCalls int
+	// Faults for POST /orders.
+	failNext       int
+	failStatus     int
+	acceptThenFail int
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// NewServer starts a fake Printful on a local port. Close it when done.
+func NewServer(opts Options) *Server {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	countries := make([]string, len(opts.Countries))
+	for i, c := range opts.Countries {
+		countries[i] = strings.ToUpper(strings.TrimSpace(c))
+	}
+	opts.Countries = countries
+	s := &Server{
+		opts:     opts,
+		hook:     &http.Client{Timeout: 10 * time.Second},
+		variants: map[int64]*Variant{},
+		orders:   map[int64]*Order{},
+		byExt:    map[string]*Order{},
+		placedAt: map[int64]time.Time{},
+		seq:      121000000,
+		itemSeq:  9000000,
+		shipSeq:  28000000,
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	for _, v := range opts.Variants {
+		s.variants[v.SyncVariantID] = &v // a copy: stock changes must not reach the caller's slice
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	if opts.AutoShip != nil {
+		go s.autoShip(*opts.AutoShip)
+	} else {
+		close(s.done)
+	}
+	return s
+}
+
+// URL is the fake's base URL (in place of https://api.printful.com).
+func (s *Server) URL() string { return s.srv.URL }
+
+// Close stops the AutoShip loop and the server.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+		s.srv.Close()
+	})
+}
+
+// Order returns a copy of the order with the external id.
+func (s *Server) Order(externalID string) (Order, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.byExt[externalID]
+	if !ok {
+		return Order{}, false
+	}
+	return o.clone(), true
+}
+
+// Orders returns copies of every order, oldest first.
+func (s *Server) Orders() []Order {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Order, len(s.list))
+	for i, o := range s.list {
+		out[i] = o.clone()
+	}
+	return out
+}
+
+// Requests returns the requests received with the method and path; "" matches any.
+func (s *Server) Requests(method, path string) []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Request
+	for _, r := range s.requests {
+		if (method == "" || r.Method == method) && (path == "" || r.Path == path) {
+			r.Header = r.Header.Clone()
+			r.Body = append([]byte(nil), r.Body...)
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// PlaceCount is the number of POST /orders received, faults and repeats included.
+func (s *Server) PlaceCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.placed
+}
+
+// Created is the number of distinct orders created.
+func (s *Server) Created() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.created
+}
+
+// FailNext makes the next n POST /orders answer the status without doing anything: 429 as
+// Printful's rate limit (X-Ratelimit-Reset: 60), others as Printful's error envelope.
+func (s *Server) FailNext(n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext, s.failStatus = n, status
+}
+
+// AcceptThenFail makes the next n POST /orders that succeed answer 500 after creating the
+// order: the reply is lost after Printful accepted.
+func (s *Server) AcceptThenFail(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.acceptThenFail = n
+}
+
+// SetStock makes the variant the SKU names ("<sync id>", "sync:<id>" or "@<external id>")
+// available (n > 0) or out of stock (n == 0): Printful knows no counts.
+func (s *Server) SetStock(sku string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v := s.variantBySKU(sku); v != nil {
+		v.InStock = n > 0
+	}
+}
+
+// SetDelay makes every request wait d before it is handled (0 = none). A client that gives
+// up ends the wait.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+func (s *Server) now() time.Time { return s.opts.Now().UTC() }
+
+// variantBySKU finds a variant by a dropsync supplier_sku.
+func (s *Server) variantBySKU(sku string) *Variant {
+	if ext, ok := strings.CutPrefix(sku, "@"); ok {
+		return s.variantByExternal(ext)
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(sku, "sync:"), 10, 64)
+	if err != nil {
+		return nil
+	}
+	return s.variants[id]
+}
+
+func (s *Server) variantByExternal(ext string) *Variant {
+	for _, v := range s.variants {
+		if v.ExternalID != "" && v.ExternalID == ext {
+			return v
+		}
+	}
+	return nil
+}
+
+func (o *Order) clone() Order {
+	c := *o
+	c.Items = append([]Item(nil), o.Items...)
+	c.Shipments = make([]Shipment, len(o.Shipments))
+	for i, sh := range o.Shipments {
+		sh.Items = append([]ShipmentItem(nil), sh.Items...)
+		c.Shipments[i] = sh
+	}
+	if o.PackingSlip != nil {
+		ps := *o.PackingSlip
+		c.PackingSlip = &ps
+	}
+	return c
+}
+
+func (s *Server) record(r *http.Request, body []byte) {
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+		Header: r.Header.Clone(), Body: body})
+	if len(s.requests) >= 2*maxRequests {
+		s.requests = append([]Request(nil), s.requests[len(s.requests)-maxRequests:]...)
+	}
+}
