@@ -54,8 +54,8 @@ type worldOpts struct {
 	noSupplierWebhooks bool
 	// extraSuppliers are more entries of the suppliers list (YAML, indented as list items).
 	extraSuppliers string
-	acmeItems          map[string]suppliertest.Item
-	betaItems          map[string]suppliertest.Item
+	acmeItems      map[string]suppliertest.Item
+	betaItems      map[string]suppliertest.Item
 }
 
 const defaultMappings = `e2e-store.myshopify.com,TSHIRT-RED-M,acme,ACME-TS-R-M,4.20,USD,1,1,
