@@ -69,7 +69,7 @@ func (p *Pipeline) handleCompliance(ctx context.Context, ev dropsync.StorefrontE
 		if err := p.purgeTasks(ctx, ev.Shop, ids); err != nil {
 			return err
 		}
-		p.logger(ctx).Info().Str("shop", ev.Shop).Int("orders", len(ids)).Msg("customer data erased")
+		p.logger(ctx).Info().Int("orders", len(ids)).Msg("customer data erased")
 		return nil
 	case dropsync.TopicShopRedact:
 		gone, err := p.store.ShopFlag(ctx, ev.Shop, FlagUninstalled)
@@ -100,7 +100,7 @@ func (p *Pipeline) handleCompliance(ctx context.Context, ev dropsync.StorefrontE
 				return err
 			}
 		}
-		p.logger(ctx).Info().Str("shop", ev.Shop).Int("keys", n).Msg("shop data erased")
+		p.logger(ctx).Info().Int("keys", n).Msg("shop data erased")
 		return nil
 	case dropsync.TopicCustomersDataReq:
 		ids, err := p.customerOrders(ctx, ev.Shop, req)
@@ -128,7 +128,7 @@ func (p *Pipeline) handleCompliance(ctx context.Context, ev dropsync.StorefrontE
 		if err := p.compliance.SaveExport(ctx, exp); err != nil {
 			return err
 		}
-		p.logger(ctx).Info().Str("shop", ev.Shop).Int64("data_request_id", req.DataRequestID).
+		p.logger(ctx).Info().Int64("data_request_id", req.DataRequestID).
 			Int("orders", len(exp.Orders)).Msg("customer data export ready")
 		return nil
 	}

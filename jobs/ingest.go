@@ -46,7 +46,7 @@ func (p *Pipeline) ingestSale(ctx context.Context, ev dropsync.StorefrontEvent) 
 		return fmt.Errorf("ingest %s: %v: %w", ev.Topic, err, asynq.SkipRetry)
 	}
 	if _, ok := p.shop(sale.Shop); !ok {
-		p.logger(ctx).Warn().Str("shop", sale.Shop).Int64("order_id", sale.ID).Msg("order event for a shop that is not configured; dropped")
+		p.logger(ctx).Warn().Msg("order event for a shop that is not configured; dropped")
 		return nil
 	}
 	if gone, err := p.shopGone(ctx, sale.Shop); err != nil || gone {
@@ -64,6 +64,8 @@ func (p *Pipeline) ingestSale(ctx context.Context, ev dropsync.StorefrontEvent) 
 		}
 		prev := o.Sale
 		o.Sale = sale
+		// A newer version of the order may add up where the last did not: try its invoice again.
+		o.InvoiceError = ""
 		o.Record(now, "updated", ev.Topic+" via "+ev.Source)
 		addressChanged := !sameAddress(prev.ShippingAddress, sale.ShippingAddress)
 		linesChanged := linesKey(prev) != linesKey(sale)
@@ -93,7 +95,7 @@ func (p *Pipeline) ingestSale(ctx context.Context, ev dropsync.StorefrontEvent) 
 		return fmt.Errorf("store order %s: %w", orderRef(sale.Shop, sale.ID), err)
 	}
 	if wrote {
-		p.logger(ctx).Debug().Str("shop", o.Shop).Int64("order_id", o.ID).Str("topic", ev.Topic).
+		p.logger(ctx).Debug().Str("topic", ev.Topic).
 			Str("state", string(o.State)).Msg("order stored")
 	}
 	return p.reconcile(ctx, o)
@@ -116,7 +118,7 @@ func (p *Pipeline) ingestRefund(ctx context.Context, ev dropsync.StorefrontEvent
 		return nil
 	})
 	if dropsync.ErrorCode(err) == dropsync.ENOTFOUND {
-		p.logger(ctx).Info().Str("shop", ev.Shop).Int64("order_id", ev.OrderID).
+		p.logger(ctx).Info().
 			Msg("refund for an order dropsync does not hold; ignored")
 		return nil
 	}

@@ -97,7 +97,7 @@ func (p *Pipeline) handleShopPoll(ctx context.Context, t *asynq.Task) error {
 			return err
 		}
 	}
-	p.logger(ctx).Debug().Str("shop", pl.Shop).Int("orders", queued).Int("pages", pages).
+	p.logger(ctx).Debug().Int("orders", queued).Int("pages", pages).
 		Dur("took", time.Since(started)).Msg("shop reconciled")
 	return nil
 }

@@ -40,7 +40,11 @@ func (p *Pipeline) Release(ctx context.Context, shop string, id int64, override 
 		o.HoldReason, o.Holds = "", nil
 		if o.State == dropsync.StateFailed && len(o.PurchaseOrders) > 0 {
 			o.State = dropsync.StateForwarding
-			o.Record(now, "released", "resuming after failure")
+			detail := "resuming after failure"
+			if note != "" {
+				detail += ": " + note
+			}
+			o.Record(now, "released", detail)
 			o.Advance(now)
 			return nil
 		}

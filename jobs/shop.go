@@ -34,7 +34,7 @@ func (p *Pipeline) shopGone(ctx context.Context, shop string) (bool, error) {
 		return false, err
 	}
 	if v != "" && v == tokenFingerprint(cfg.AccessToken) {
-		p.logger(ctx).Debug().Str("shop", shop).Msg("app uninstalled from the shop; work skipped")
+		p.logger(ctx).Debug().Msg("app uninstalled from the shop; work skipped")
 		return true, nil
 	}
 	return false, nil
@@ -56,7 +56,7 @@ func (p *Pipeline) handleShopEvent(ctx context.Context, t *asynq.Task) error {
 		if err := p.store.SetShopFlag(ctx, ev.Shop, FlagUninstalled, tokenFingerprint(cfg.AccessToken)); err != nil {
 			return err
 		}
-		p.logger(ctx).Warn().Str("shop", ev.Shop).Msg("app uninstalled: all work for the shop stops until it is configured again")
+		p.logger(ctx).Warn().Msg("app uninstalled: all work for the shop stops until it is configured again")
 		return nil
 	}
 	return p.handleCompliance(ctx, ev)

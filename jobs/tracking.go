@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/hibiken/asynq"
 
@@ -73,7 +74,7 @@ func (p *Pipeline) applySupplierOrder(ctx context.Context, supplier string, so d
 		return nil
 	})
 	if dropsync.ErrorCode(err) == dropsync.ENOTFOUND {
-		p.logger(ctx).Warn().Str("supplier", supplier).Str("shop", shop).Int64("order_id", id).
+		p.logger(ctx).Warn().Str("supplier", supplier).
 			Msg("supplier event for an order dropsync does not hold; ignored")
 		return nil
 	}
@@ -81,7 +82,7 @@ func (p *Pipeline) applySupplierOrder(ctx context.Context, supplier string, so d
 		return err
 	}
 	if wrote {
-		p.logger(ctx).Info().Str("shop", shop).Int64("order_id", id).Str("supplier", supplier).
+		p.logger(ctx).Info().Str("supplier", supplier).
 			Str("state", string(o.State)).Msg("supplier update merged")
 	}
 	return p.reconcile(ctx, o)
@@ -130,7 +131,10 @@ func (p *Pipeline) handleSupplierPoll(ctx context.Context, t *asynq.Task) error 
 		if so.ExternalID == "" {
 			so.ExternalID = po.ID
 		}
-		if err := p.applySupplierOrder(ctx, pl.Supplier, so, dropsync.SourceSupplierPoll); err != nil {
+		// Log lines about this order name it, as they do in an order's own tasks.
+		octx := p.logger(ctx).With().Str(HeaderShop, shop).Str(HeaderOrderID, strconv.FormatInt(id, 10)).
+			Logger().WithContext(ctx)
+		if err := p.applySupplierOrder(octx, pl.Supplier, so, dropsync.SourceSupplierPoll); err != nil {
 			return err
 		}
 		polled++

@@ -106,6 +106,9 @@ func (p *Pipeline) handleVerify(ctx context.Context, t *asynq.Task) error {
 	return p.reconcile(ctx, o)
 }
 
+// RuleTestOrder names the hold of storefront test orders.
+const RuleTestOrder = "test_order"
+
 // livePO reports whether a purchase order still stands (not refused, cancelled or failed).
 func livePO(po dropsync.PurchaseOrder) bool {
 	switch po.State {
@@ -145,6 +148,12 @@ func (p *Pipeline) holds(o dropsync.Order, plan mapping.Plan, risk string) []dro
 			continue
 		}
 		out = append(out, dropsync.Hold{Rule: h.Rule, Reason: h.Reason})
+	}
+	// A storefront test order (placed through a test gateway) would become a real, paid
+	// supplier order: it waits for a person, who may release it with an override.
+	if o.Test && len(plan.PurchaseOrders) > 0 && !slices.Contains(o.Overrides, RuleTestOrder) {
+		out = append(out, dropsync.Hold{Rule: RuleTestOrder,
+			Reason: "a storefront test order is not forwarded to suppliers unless released with an override"})
 	}
 	return out
 }

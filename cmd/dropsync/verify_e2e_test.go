@@ -280,3 +280,19 @@ func TestMarginUsesLiveCost(t *testing.T) {
 		t.Fatalf("hold reason %q, want a margin hold", v.HoldReason)
 	}
 }
+
+// A storefront test order never reaches a supplier unless a person releases it.
+func TestTestOrderIsHeld(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	const id = 8801
+	w.addOrder(simpleOrder(id, shopifytest.WithEdit(func(o *shopifytest.Order) { o.Test = true })), "orders/create")
+	v := w.waitState(id, "held")
+	if !strings.Contains(v.HoldReason, "test_order") {
+		t.Fatalf("hold reason %q", v.HoldReason)
+	}
+	if st := w.api("POST", fmt.Sprintf("/api/v1/shops/%s/orders/%d/release", testShop, id),
+		strings.NewReader(`{"override":true,"note":"end-to-end check with the supplier"}`), nil); st != 200 {
+		t.Fatalf("release: %d", st)
+	}
+	w.waitState(id, "forwarded")
+}

@@ -45,6 +45,7 @@ type OrderView struct {
 	UpdatedAt      time.Time           `json:"updated_at"`
 	PurchaseOrders []POView            `json:"purchase_orders"`
 	InvoiceNumber  *string             `json:"invoice_number"`
+	InvoiceError   string              `json:"invoice_error,omitempty"`
 	Timeline       []dropsync.Event    `json:"timeline"`
 }
 
@@ -82,7 +83,7 @@ type ShipmentView struct {
 // NewOrderView builds the admin JSON of an order.
 func NewOrderView(o dropsync.Order) OrderView {
 	v := OrderView{ID: o.ID, Shop: o.Shop, Name: o.Name, State: o.State, HoldReason: o.HoldReason,
-		Holds: o.Holds, CancelNotice: o.CancelNotice, Notices: o.Notices, FinancialState: o.FinancialStatus, Currency: o.Currency,
+		Holds: o.Holds, CancelNotice: o.CancelNotice, Notices: o.Notices, InvoiceError: o.InvoiceError, FinancialState: o.FinancialStatus, Currency: o.Currency,
 		TotalPrice: o.TotalPrice.StringFixed(2), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 		PurchaseOrders: []POView{}, Timeline: o.Timeline}
 	if v.Holds == nil {
