@@ -27,6 +27,11 @@ type Store interface {
 	MappingsFor(ctx context.Context, shop string, skus []string) ([]dropsync.Mapping, error)
 	// OpenPurchaseOrders lists a supplier's accepted, unshipped purchase order ids.
 	OpenPurchaseOrders(ctx context.Context, supplier string, limit int) ([]string, error)
+	// OrderIDs lists a shop's order ids in a state, oldest first, created before a time
+	// (zero = any), at most limit (0 = all).
+	OrderIDs(ctx context.Context, shop string, state dropsync.OrderState, before time.Time, limit int) ([]int64, error)
+	// DeleteOrder removes an order and its index entries.
+	DeleteOrder(ctx context.Context, shop string, id int64) error
 	// ShopFlag reads a shop-level flag ("" when unset); SetShopFlag writes one ("" removes).
 	ShopFlag(ctx context.Context, shop, name string) (string, error)
 	SetShopFlag(ctx context.Context, shop, name, value string) error
@@ -125,6 +130,7 @@ func (p *Pipeline) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeOrderCancel, p.handleCancel)
 	mux.HandleFunc(TypeInvoiceIssue, p.handleInvoice)
 	mux.HandleFunc(TypeShopPoll, p.handleShopPoll)
+	mux.HandleFunc(TypeShopSweep, p.handleShopSweep)
 }
 
 // enqueue puts a task on the queue; see enqueue.

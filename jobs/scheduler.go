@@ -38,7 +38,8 @@ func NewScheduler(enq Enqueuer, tasks []Periodic, now func() time.Time, log zero
 }
 
 // PeriodicTasks lists the periodic work a config asks for: a tracking poll per supplier and
-// an order reconciliation per shop, each at its poll_interval (0 disables).
+// an order reconciliation per shop, each at its poll_interval (0 disables), and a sweep of
+// each shop's orders every SweepInterval.
 func PeriodicTasks(cfg *config.Config) []Periodic {
 	var out []Periodic
 	for _, s := range cfg.Suppliers {
@@ -49,6 +50,9 @@ func PeriodicTasks(cfg *config.Config) []Periodic {
 		}
 	}
 	for _, sh := range cfg.Shops {
+		domain := sh.Domain
+		out = append(out, Periodic{Name: "sweep shop " + domain, Interval: SweepInterval,
+			Make: func(period int64) (*asynq.Task, error) { return NewShopSweepTask(domain, period) }})
 		if sh.PollInterval > 0 {
 			domain := sh.Domain
 			out = append(out, Periodic{Name: "reconcile shop " + domain, Interval: sh.PollInterval,

@@ -28,6 +28,7 @@ const (
 	TypeInvoiceIssue = "invoice:issue" // issue the order's invoice or credit notes
 	TypeShopPoll     = "shop:poll"     // reconcile a shop's recently updated orders (periodic)
 	TypeShopEvent    = "shop:event"    // a storefront event about the shop or a customer
+	TypeShopSweep    = "shop:sweep"    // re-drive unfinished orders, delete expired ones (periodic)
 )
 
 // Queues and their priorities: intake first so webhooks are never starved, storefront and
@@ -194,6 +195,13 @@ func NewShopPollTask(shop string, period int64) (*asynq.Task, error) {
 	return newTask(TypeShopPoll, ShopPollPayload{Shop: shop}, map[string]string{HeaderShop: shop},
 		asynq.Queue(QueueMaintenance), asynq.MaxRetry(3), asynq.Retention(stepRetention),
 		asynq.TaskID(fmt.Sprintf("shoppoll:%s:%d", shop, period)))
+}
+
+// NewShopSweepTask sweeps a shop's orders for one period.
+func NewShopSweepTask(shop string, period int64) (*asynq.Task, error) {
+	return newTask(TypeShopSweep, ShopPollPayload{Shop: shop}, map[string]string{HeaderShop: shop},
+		asynq.Queue(QueueMaintenance), asynq.MaxRetry(3), asynq.Retention(stepRetention),
+		asynq.TaskID(fmt.Sprintf("sweep:%s:%d", shop, period)))
 }
 
 // NewCancelTask cancels an order's purchase orders at the suppliers.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/dropsync/dropsync/connectors/shopify/shopifytest"
 	"github.com/dropsync/dropsync/internal/config"
 	"github.com/dropsync/dropsync/internal/dropsync"
 	"github.com/dropsync/dropsync/internal/redisstore"
@@ -208,5 +209,39 @@ suppliers:
 	must(t, loadMappingsFile(ctx, store, cfg, file, log))
 	if count("a.myshopify.com") != 2 {
 		t.Fatalf("an edited file was not loaded: %d rows", count("a.myshopify.com"))
+	}
+}
+
+// The sweep deletes finished orders older than retention.orders_days; their invoices stay.
+func TestSweepDeletesExpiredOrders(t *testing.T) {
+	w := newWorld(t, worldOpts{extraYAML: "retention: {orders_days: 1}\n"})
+	const old, fresh = 9401, 9402
+	w.addOrder(simpleOrder(old, shopifytest.WithCreatedAt(time.Now().Add(-72*time.Hour))), "orders/create")
+	w.addOrder(simpleOrder(fresh, shopifytest.WithCreatedAt(time.Now())), "orders/create")
+	for _, id := range []int64{old, fresh} {
+		w.waitState(id, "forwarded")
+		must(t, w.acme.Ship(dropsync.POID(testShop, id, "acme")))
+		w.waitState(id, "fulfilled")
+	}
+	var number string
+	w.eventually("invoice", func() bool {
+		if n := w.order(old).InvoiceNumber; n != nil {
+			number = *n
+		}
+		return number != ""
+	}, nil)
+	task, err := jobs.NewShopSweepTask(testShop, 1)
+	must(t, err)
+	if _, err := w.main.Client.Enqueue(task); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("expired order deleted", func() bool {
+		return w.api("GET", fmt.Sprintf("/api/v1/shops/%s/orders/%d", testShop, old), nil, nil) == 404
+	}, nil)
+	if st := w.api("GET", fmt.Sprintf("/api/v1/shops/%s/orders/%d", testShop, fresh), nil, nil); st != 200 {
+		t.Fatalf("a recent order was deleted: %d", st)
+	}
+	if st := w.api("GET", "/api/v1/invoices/"+number, nil, nil); st != 200 {
+		t.Fatalf("the deleted order's invoice is gone: %d", st)
 	}
 }

@@ -36,6 +36,15 @@ type Config struct {
 	MappingsFile string
 	Rules        Rules
 	Invoices     Invoices
+	Retention    Retention
+}
+
+// Retention bounds how long dropsync keeps finished orders.
+type Retention struct {
+	// OrdersDays is how many days after its creation a fulfilled, cancelled or ignored order
+	// is deleted (retention.orders_days, default 365; 0 keeps them forever). Issued invoices
+	// are separate documents and are never deleted.
+	OrdersDays int
 }
 
 // Redis says where dropsync's only datastore is.

@@ -44,8 +44,9 @@ func TestParseFull(t *testing.T) {
 			DashboardReadOnly: true,
 			PrometheusURL:     "http://prometheus:9090",
 		},
-		Log:     Log{Level: "debug", Format: "json"},
-		Workers: Workers{Concurrency: 25},
+		Log:       Log{Level: "debug", Format: "json"},
+		Workers:   Workers{Concurrency: 25},
+		Retention: Retention{OrdersDays: 30},
 		Shops: []Shop{
 			{
 				Domain:             "example.myshopify.com",
@@ -184,9 +185,10 @@ invoices: {}
 			ReadTimeout:     10 * time.Second,
 			ShutdownTimeout: 25 * time.Second,
 		},
-		Admin:   Admin{Token: "0123456789abcdef"},
-		Log:     Log{Level: "info", Format: "auto"},
-		Workers: Workers{Concurrency: 10},
+		Admin:     Admin{Token: "0123456789abcdef"},
+		Log:       Log{Level: "info", Format: "auto"},
+		Workers:   Workers{Concurrency: 10},
+		Retention: Retention{OrdersDays: 365},
 		Shops: []Shop{{
 			Domain:         "example.myshopify.com",
 			AccessToken:    "a",

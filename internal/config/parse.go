@@ -31,6 +31,7 @@ const (
 	defaultReadTimeout      = 10 * time.Second
 	defaultShutdownTimeout  = 25 * time.Second
 	defaultConcurrency      = 10
+	defaultOrdersDays       = 365
 	defaultAPIVersion       = "2026-01"
 	defaultShopPollInterval = 5 * time.Minute
 	defaultBackfill         = time.Hour
@@ -153,7 +154,8 @@ func decodeConfig(m *mapping) *Config {
 		Workers: decodeWorkers(m.get("workers").mapping()),
 		Rules:   decodeRules(m.get("rules").mapping()),
 		// Shops are checked against the invoice series, so invoices come first.
-		Invoices: decodeInvoices(m.get("invoices").mapping()),
+		Invoices:  decodeInvoices(m.get("invoices").mapping()),
+		Retention: decodeRetention(m.get("retention").mapping()),
 	}
 	c.Shops = decodeShops(m.get("shops"), c.Invoices)
 	c.Suppliers = decodeSuppliers(m.get("suppliers"))
@@ -218,6 +220,12 @@ func decodeLog(m *mapping) Log {
 	}
 	m.done(nil)
 	return l
+}
+
+func decodeRetention(m *mapping) Retention {
+	r := Retention{OrdersDays: int(m.get("orders_days").integer(defaultOrdersDays, 0, 36500))}
+	m.done(nil)
+	return r
 }
 
 func decodeWorkers(m *mapping) Workers {

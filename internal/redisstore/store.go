@@ -1,16 +1,20 @@
 // Package redisstore keeps dropsync's own state in Redis: orders with their purchase orders,
 // parcels and timeline, the merchants' supplier mappings, and the indexes the pipeline
-// needs. Every change to an order is one optimistic transaction (WATCH/MULTI/EXEC) over the
-// order's single document and its index entries, so two workers on one order cannot corrupt
-// it: the loser of a race re-reads and re-applies its change.
+// needs. Every change to an order is one optimistic compare-and-set over the order's single
+// document and its index entries (a script that writes only if the document is still the one
+// the change was computed from), so two workers on one order cannot corrupt it: the loser of
+// a race re-reads and re-applies its change.
 package redisstore
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,8 +27,9 @@ const Prefix = "dropsync:"
 
 // Store is dropsync's Redis-backed state.
 type Store struct {
-	rdb redis.UniversalClient
-	now func() time.Time
+	rdb    redis.UniversalClient
+	now    func() time.Time
+	recent recentDocs
 }
 
 // New returns a store on the client. now is the clock (nil = time.Now); times are stored UTC.
@@ -32,7 +37,53 @@ func New(rdb redis.UniversalClient, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{rdb: rdb, now: func() time.Time { return now().UTC() }}
+	return &Store{rdb: rdb, now: func() time.Time { return now().UTC() }, recent: recentDocs{m: map[string]recentDoc{}}}
+}
+
+// recentDocs remembers the order documents this process last read or wrote, so that an
+// update right after a read (every pipeline step reads its order, then changes it) starts
+// from them instead of reading the document again. A remembered document that is no longer
+// current costs one failed compare-and-set and a fresh read, never a lost change.
+type recentDocs struct {
+	mu sync.Mutex
+	m  map[string]recentDoc
+}
+
+type recentDoc struct {
+	raw []byte // never modified once stored
+	at  time.Time
+}
+
+const (
+	recentDocsMax = 1024            // cleared when full: what matters is the last few reads
+	recentDocsTTL = 2 * time.Second // older than a step takes, so as good as stale
+)
+
+func (r *recentDocs) put(key string, raw []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.m) >= recentDocsMax {
+		clear(r.m)
+	}
+	r.m[key] = recentDoc{raw: raw, at: time.Now()}
+}
+
+// take returns and forgets the document remembered for key.
+func (r *recentDocs) take(key string) ([]byte, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d, ok := r.m[key]
+	delete(r.m, key)
+	if !ok || time.Since(d.at) > recentDocsTTL {
+		return nil, false
+	}
+	return d.raw, true
+}
+
+func (r *recentDocs) forget(key string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.m, key)
 }
 
 // Client returns the underlying Redis client.
@@ -63,7 +114,8 @@ const maxTxRetries = 100
 
 // Order returns the stored order, or ENOTFOUND.
 func (s *Store) Order(ctx context.Context, shop string, id int64) (dropsync.Order, error) {
-	b, err := s.rdb.Get(ctx, orderKey(shop, id)).Bytes()
+	key := orderKey(shop, id)
+	b, err := s.rdb.Get(ctx, key).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return dropsync.Order{}, dropsync.Errorf(dropsync.ENOTFOUND, "order %d of %s not found", id, shop)
 	}
@@ -74,7 +126,46 @@ func (s *Store) Order(ctx context.Context, shop string, id int64) (dropsync.Orde
 	if err := json.Unmarshal(b, &o); err != nil {
 		return dropsync.Order{}, fmt.Errorf("decode order %d of %s: %w", id, shop, err)
 	}
+	s.recent.put(key, b)
 	return o, nil
+}
+
+// casScript writes an order document and its index entries only if the stored document is
+// still the one the change was computed from: ARGV[1] is the SHA-1 of that document ("" when
+// there was none). ARGV[2] is the new document; then come index changes, four arguments
+// each: the operation (zadd, zrem, sadd, srem), the index of its key in KEYS, the score and
+// the member. It returns 1 when it wrote and 0 when the document changed meanwhile.
+var casScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '' then
+  if cur then return 0 end
+elseif not cur or redis.sha1hex(cur) ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2])
+for i = 3, #ARGV, 4 do
+  local op, key = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
+  if op == 'zadd' then redis.call('ZADD', key, ARGV[i + 2], ARGV[i + 3])
+  elseif op == 'zrem' then redis.call('ZREM', key, ARGV[i + 3])
+  elseif op == 'sadd' then redis.call('SADD', key, ARGV[i + 3])
+  elseif op == 'srem' then redis.call('SREM', key, ARGV[i + 3])
+  end
+end
+return 1
+`)
+
+// errConflict is a compare-and-set that found the document changed.
+var errConflict = errors.New("order changed meanwhile")
+
+// indexOps collects casScript's keys and index arguments.
+type indexOps struct {
+	keys []string
+	args []any
+}
+
+func (x *indexOps) add(op, key string, score float64, member string) {
+	x.keys = append(x.keys, key)
+	x.args = append(x.args, op, len(x.keys), score, member)
 }
 
 // Upsert applies fn to the stored order (or to a zero order when none exists) and stores
@@ -89,20 +180,19 @@ func (s *Store) Upsert(ctx context.Context, shop string, id int64, fn func(o *dr
 		result  dropsync.Order
 		written bool
 	)
-	txf := func(tx *redis.Tx) error {
+	// attempt computes the change from the document as read (raw, nil when there is none) and
+	// writes it if the document is still that one.
+	attempt := func(raw []byte) error {
 		written = false
 		var cur dropsync.Order
-		exists := true
-		b, err := tx.Get(ctx, key).Bytes()
-		switch {
-		case errors.Is(err, redis.Nil):
-			exists = false
-		case err != nil:
-			return err
-		default:
-			if err := json.Unmarshal(b, &cur); err != nil {
+		exists := raw != nil
+		sum := ""
+		if exists {
+			if err := json.Unmarshal(raw, &cur); err != nil {
 				return fmt.Errorf("decode order %d of %s: %w", id, shop, err)
 			}
+			h := sha1.Sum(raw)
+			sum = hex.EncodeToString(h[:])
 		}
 		prev := cur
 		prevPOs := openPOs(&cur)
@@ -127,51 +217,73 @@ func (s *Store) Upsert(ctx context.Context, shop string, id int64, fn func(o *dr
 		member := strconv.FormatInt(id, 10)
 		score := float64(next.CreatedAt.UnixMilli())
 		nowPOs := openPOs(&next)
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Set(ctx, key, data, 0)
-			if !exists {
-				p.ZAdd(ctx, ordersKey(shop), redis.Z{Score: score, Member: member})
-			}
-			if exists && prev.State != next.State {
-				p.ZRem(ctx, stateKey(shop, prev.State), member)
-			}
-			if !exists || prev.State != next.State {
-				p.ZAdd(ctx, stateKey(shop, next.State), redis.Z{Score: score, Member: member})
-			}
-			if prev.CustomerID != next.CustomerID {
-				if prev.CustomerID != 0 {
-					p.SRem(ctx, customerKey(shop, prev.CustomerID), member)
-				}
-				if next.CustomerID != 0 {
-					p.SAdd(ctx, customerKey(shop, next.CustomerID), member)
-				}
-			}
-			for po, sup := range prevPOs {
-				if _, still := nowPOs[po]; !still {
-					p.ZRem(ctx, openPOKey(sup), po)
-				}
-			}
-			for po, sup := range nowPOs {
-				if _, was := prevPOs[po]; !was {
-					p.ZAdd(ctx, openPOKey(sup), redis.Z{Score: float64(s.now().UnixMilli()), Member: po})
-				}
-			}
-			return nil
-		})
-		if err == nil {
-			result, written = next, true
+		ops := indexOps{keys: []string{key}} // KEYS[1] is the document; index keys follow
+		if !exists {
+			ops.add("zadd", ordersKey(shop), score, member)
 		}
-		return err
+		if exists && prev.State != next.State {
+			ops.add("zrem", stateKey(shop, prev.State), 0, member)
+		}
+		if !exists || prev.State != next.State {
+			ops.add("zadd", stateKey(shop, next.State), score, member)
+		}
+		if prev.CustomerID != next.CustomerID {
+			if prev.CustomerID != 0 {
+				ops.add("srem", customerKey(shop, prev.CustomerID), 0, member)
+			}
+			if next.CustomerID != 0 {
+				ops.add("sadd", customerKey(shop, next.CustomerID), 0, member)
+			}
+		}
+		for po, sup := range prevPOs {
+			if _, still := nowPOs[po]; !still {
+				ops.add("zrem", openPOKey(sup), 0, po)
+			}
+		}
+		for po, sup := range nowPOs {
+			if _, was := prevPOs[po]; !was {
+				ops.add("zadd", openPOKey(sup), float64(s.now().UnixMilli()), po)
+			}
+		}
+		ok, err := casScript.Run(ctx, s.rdb, ops.keys, append([]any{sum, data}, ops.args...)...).Int()
+		if err != nil {
+			return err
+		}
+		if ok != 1 {
+			return errConflict
+		}
+		s.recent.put(key, data)
+		result, written = next, true
+		return nil
 	}
 	for i := 0; i < maxTxRetries; i++ {
-		err := s.rdb.Watch(ctx, txf, key)
-		if errors.Is(err, redis.TxFailedErr) {
+		// The first attempt may start from the document this process just read or wrote;
+		// after a conflict it is read again.
+		raw, ok := []byte(nil), false
+		if i == 0 {
+			raw, ok = s.recent.take(key)
+		}
+		var err error
+		if !ok {
+			raw, err = s.rdb.Get(ctx, key).Bytes()
+			if errors.Is(err, redis.Nil) {
+				raw, err = nil, nil
+			}
+		}
+		if err == nil {
+			err = attempt(raw)
+		}
+		if errors.Is(err, errConflict) {
+			if i == 0 && ok {
+				continue // the remembered document was stale: read it now, at once
+			}
 			if err := sleepCtx(ctx, time.Duration(i+1)*time.Millisecond); err != nil {
 				return dropsync.Order{}, false, err
 			}
 			continue
 		}
 		if err != nil {
+			s.recent.forget(key)
 			var de *dropsync.Error
 			if errors.As(err, &de) {
 				return dropsync.Order{}, false, err
@@ -183,6 +295,10 @@ func (s *Store) Upsert(ctx context.Context, shop string, id int64, fn func(o *dr
 				return dropsync.Order{}, false, dropsync.Wrap(dropsync.EUNAVAILABLE, err, "store order %d", id)
 			}
 			return dropsync.Order{}, false, err
+		}
+		if !written && raw != nil {
+			// Nothing changed: the document read is still the latest this process knows.
+			s.recent.put(key, raw)
 		}
 		return result, written, nil
 	}
@@ -337,4 +453,64 @@ func (s *Store) SetShopFlag(ctx context.Context, shop, name, value string) error
 		return dropsync.Wrap(dropsync.EUNAVAILABLE, err, "write shop %s", shop)
 	}
 	return nil
+}
+
+// OrderIDs lists a shop's order ids in one state, oldest first, created before the given
+// time (zero = any), at most limit (0 = all).
+func (s *Store) OrderIDs(ctx context.Context, shop string, state dropsync.OrderState, before time.Time, limit int) ([]int64, error) {
+	max := "+inf"
+	if !before.IsZero() {
+		max = "(" + strconv.FormatInt(before.UnixMilli(), 10)
+	}
+	members, err := s.rdb.ZRangeByScore(ctx, stateKey(shop, state), &redis.ZRangeBy{
+		Min: "-inf", Max: max, Count: int64(limit), Offset: 0,
+	}).Result()
+	if err != nil {
+		return nil, dropsync.Wrap(dropsync.EUNAVAILABLE, err, "list %s orders of %s", state, shop)
+	}
+	return parseIDs(members), nil
+}
+
+// DeleteOrder removes an order and its index entries in one transaction (issued invoices
+// are separate documents and stay). Deleting an order that is gone is not an error.
+func (s *Store) DeleteOrder(ctx context.Context, shop string, id int64) error {
+	key := orderKey(shop, id)
+	txf := func(tx *redis.Tx) error {
+		b, err := tx.Get(ctx, key).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var o dropsync.Order
+		if err := json.Unmarshal(b, &o); err != nil {
+			return fmt.Errorf("decode order %d of %s: %w", id, shop, err)
+		}
+		member := strconv.FormatInt(id, 10)
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Del(ctx, key)
+			p.ZRem(ctx, ordersKey(shop), member)
+			p.ZRem(ctx, stateKey(shop, o.State), member)
+			if o.CustomerID != 0 {
+				p.SRem(ctx, customerKey(shop, o.CustomerID), member)
+			}
+			for _, po := range o.PurchaseOrders {
+				p.ZRem(ctx, openPOKey(po.Supplier), po.ID)
+			}
+			return nil
+		})
+		return err
+	}
+	for i := 0; i < maxTxRetries; i++ {
+		err := s.rdb.Watch(ctx, txf, key)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			return dropsync.Wrap(dropsync.EUNAVAILABLE, err, "delete order %d of %s", id, shop)
+		}
+		return nil
+	}
+	return dropsync.Errorf(dropsync.EUNAVAILABLE, "delete order %d of %s: too much contention", id, shop)
 }
