@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dropsync/dropsync/connectors/supplier/supplierapi"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
@@ -102,7 +103,7 @@ func (s *Supplier) awaitRenewal(ctx context.Context, cur Token, rejected string)
 func (s *Supplier) renew(ctx context.Context, tok Token) (Token, error) {
 	now := s.now()
 	if tok.RefreshToken != "" && now.Before(tok.RefreshExpiry) {
-		body, _ := encodeJSON(map[string]string{"refreshToken": tok.RefreshToken})
+		body, _ := supplierapi.EncodeJSON(map[string]string{"refreshToken": tok.RefreshToken})
 		var w wireToken
 		err := s.do(ctx, call{op: "refresh token", method: http.MethodPost, path: "authentication/refreshAccessToken", body: body, noAuth: true}, &w)
 		switch {
@@ -134,7 +135,7 @@ func (s *Supplier) renew(ctx context.Context, tok Token) (Token, error) {
 		// A key from before CJ's "CJUserNum@api@…" keys goes with the account email.
 		creds = map[string]string{"email": s.cfg.Email, "password": s.cfg.APIKey}
 	}
-	body, _ := encodeJSON(creds)
+	body, _ := supplierapi.EncodeJSON(creds)
 	var w wireToken
 	err := s.do(ctx, call{op: "request token", method: http.MethodPost, path: "authentication/getAccessToken", body: body, noAuth: true}, &w)
 	if err != nil {

@@ -2,42 +2,20 @@ package cjdropshipping
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"sync"
 	"testing"
 
 	"github.com/dropsync/dropsync/connectors/supplier/cjdropshipping/cjdropshippingtest"
+	"github.com/dropsync/dropsync/connectors/supplier/suppliertest"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
-
-type receiver struct {
-	mu sync.Mutex
-	ds []cjdropshippingtest.Delivery
-}
-
-func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	rc.mu.Lock()
-	rc.ds = append(rc.ds, cjdropshippingtest.Delivery{Header: r.Header.Clone(), Query: r.URL.Query(), Body: body})
-	rc.mu.Unlock()
-}
-
-func (rc *receiver) all() []cjdropshippingtest.Delivery {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]cjdropshippingtest.Delivery(nil), rc.ds...)
-}
 
 // TestEventsFromCJ follows an order through the signed messages the fake posts, parsed by a
 // connector of another process that shares only the token store.
 func TestEventsFromCJ(t *testing.T) {
-	rc := &receiver{}
-	hook := httptest.NewServer(rc)
-	t.Cleanup(hook.Close)
-	fake := newFake(t, cjdropshippingtest.Options{WebhookURL: hook.URL + "/webhooks/suppliers/cj"})
+	rc := suppliertest.NewReceiver(t)
+	fake := newFake(t, cjdropshippingtest.Options{WebhookURL: rc.URL() + "/webhooks/suppliers/cj"})
 	store := NewMemoryTokenStore()
 	worker := newSupplier(testConfig(fake.BaseURL()), store, fixedNow)
 	ext := "example.myshopify.com-20-cj"
@@ -45,7 +23,7 @@ func TestEventsFromCJ(t *testing.T) {
 	if err := fake.Ship(ext); err != nil {
 		t.Fatalf("ship: %v", err)
 	}
-	ds := rc.all()
+	ds := rc.Deliveries()
 	if len(ds) != 1 {
 		t.Fatalf("deliveries: got %d, want 1", len(ds))
 	}

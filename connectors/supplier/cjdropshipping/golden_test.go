@@ -1,18 +1,15 @@
 package cjdropshipping
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/dropsync/dropsync/connectors/supplier/cjdropshipping/cjdropshippingtest"
+	"github.com/dropsync/dropsync/connectors/supplier/suppliertest"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
@@ -51,26 +48,5 @@ func TestPlaceOrderGolden(t *testing.T) {
 	if len(reqs) != 1 {
 		t.Fatalf("createOrderV2: got %d requests, want 1", len(reqs))
 	}
-	var got bytes.Buffer
-	if err := json.Indent(&got, reqs[0].Body, "", "  "); err != nil {
-		t.Fatalf("sent body is not JSON: %v\n%s", err, reqs[0].Body)
-	}
-	got.WriteByte('\n')
-
-	path := filepath.Join("testdata", "create_order.golden.json")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run go test -update to create it): %v", err)
-	}
-	if !bytes.Equal(got.Bytes(), want) {
-		t.Errorf("request body differs from %s (run go test -update if the change is intended):\n got:\n%s\nwant:\n%s", path, got.Bytes(), want)
-	}
+	suppliertest.GoldenJSON(t, "create_order.golden.json", reqs[0].Body, *update)
 }

@@ -1,8 +1,6 @@
 package cjdropshipping
 
 import (
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -10,6 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/dropsync/dropsync/connectors/supplier/cjdropshipping/cjdropshippingtest"
+	"github.com/dropsync/dropsync/connectors/supplier/suppliertest"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
@@ -24,25 +23,8 @@ const (
 
 var shipTime = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 
-// clock is a settable clock shared by a test's fake and connector.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: shipTime} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock is a settable clock for a test's fake and connector to share.
+func newClock() *suppliertest.Clock { return suppliertest.NewClock(shipTime) }
 
 func variants() []cjdropshippingtest.Variant {
 	return []cjdropshippingtest.Variant{
@@ -92,45 +74,14 @@ func fixedNow() time.Time { return shipTime }
 // order is a purchase order for the fake's variants. Its customer data is what error
 // messages must never repeat.
 func order(externalID string) dropsync.SupplierOrderRequest {
-	return dropsync.SupplierOrderRequest{
-		ExternalID: externalID,
-		OrderName:  "#1001",
-		Currency:   "USD",
-		ShippingAddress: dropsync.Address{
-			FirstName: "Steve", LastName: "Shipper", Address1: "123 Shipping Street",
-			City: "Shippington", Province: "Kentucky", ProvinceCode: "KY", Zip: "40003",
-			Country: "United States", CountryCode: "US", Phone: "555-555-0100",
-		},
-		Email: "steve@example.com",
-		Items: []dropsync.SupplierItem{
-			{SKU: vidTowel, Quantity: 2, UnitCost: decimal.RequireFromString("4.20"), Title: "Tea towel"},
-			{SKU: vidMug, Quantity: 1, UnitCost: decimal.RequireFromString("3.10"), Title: "Mug"},
-		},
-	}
+	return suppliertest.Order(externalID,
+		dropsync.SupplierItem{SKU: vidTowel, Quantity: 2, UnitCost: decimal.RequireFromString("4.20"), Title: "Tea towel"},
+		dropsync.SupplierItem{SKU: vidMug, Quantity: 1, UnitCost: decimal.RequireFromString("3.10"), Title: "Mug"})
 }
-
-var customerData = []string{"Steve", "Shipper", "123 Shipping Street", "Shippington", "40003",
-	"555-555-0100", "steve@example.com"}
 
 // checkErr fails unless err has the code (and reason, when wanted), names the supplier and
 // carries no customer data.
 func checkErr(t *testing.T, err error, code, reason string) {
 	t.Helper()
-	if got := dropsync.ErrorCode(err); got != code {
-		t.Fatalf("error code: got %q (%v), want %q", got, err, code)
-	}
-	if reason != "" {
-		if got := dropsync.ErrorReason(err); got != reason {
-			t.Errorf("error reason: got %q, want %q", got, reason)
-		}
-	}
-	msg := dropsync.ErrorMessage(err)
-	if !strings.Contains(msg, "supplier cj") {
-		t.Errorf("error message %q does not name the supplier", msg)
-	}
-	for _, pii := range customerData {
-		if strings.Contains(msg, pii) {
-			t.Errorf("error message %q holds customer data %q", msg, pii)
-		}
-	}
+	suppliertest.CheckError(t, err, "cj", code, reason)
 }

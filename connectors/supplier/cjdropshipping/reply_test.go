@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/dropsync/dropsync/connectors/supplier/suppliertest"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
@@ -18,7 +18,8 @@ import (
 // no order by its number: a CJ that misbehaves in ways the fake does not.
 func stub(t *testing.T, status int, header map[string]string, body string) string {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	answer := suppliertest.Answer(status, header, body)
+	return suppliertest.Stub(t, func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/authentication/getAccessToken"):
 			_, _ = w.Write([]byte(`{"code":200,"result":true,"message":"Success","data":{"openId":1,"accessToken":"a1",
@@ -26,15 +27,9 @@ func stub(t *testing.T, status int, header map[string]string, body string) strin
 		case strings.HasSuffix(r.URL.Path, "/getOrderDetail"):
 			_, _ = w.Write([]byte(`{"code":1600300,"result":false,"message":"order not found","data":null}`))
 		default:
-			for k, v := range header {
-				w.Header().Set(k, v)
-			}
-			w.WriteHeader(status)
-			_, _ = w.Write([]byte(body))
+			answer(w, r)
 		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL + "/api2.0/v1"
+	}) + "/api2.0/v1"
 }
 
 func cjError(code int, msg string) string {

@@ -1,31 +1,18 @@
 package cjdropshipping
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/dropsync/dropsync/connectors/supplier/supplierapi"
 	"github.com/dropsync/dropsync/internal/dropsync"
-)
-
-const (
-	// maxResponseBytes bounds what is read of a reply.
-	maxResponseBytes = 1 << 20
-	// maxMessage bounds CJ's own words carried into an error message.
-	maxMessage = 200
-	// maxRetryAfter caps what a reply may ask for.
-	maxRetryAfter = 24 * time.Hour
 )
 
 // CJ's error codes dropsync acts on (ps-code.html). CJ asks integrators to decide by code,
@@ -192,42 +179,25 @@ func (s *Supplier) send(ctx context.Context, c call, token string) (reply, error
 	if err := s.pace(ctx, c.op); err != nil {
 		return reply{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	var body io.Reader
-	if c.body != nil {
-		body = bytes.NewReader(c.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, c.method, s.endpoint(c.path, c.query), body)
-	if err != nil {
-		return reply{}, dropsync.Wrap(dropsync.EINVALID, err, "supplier %s: %s: build request", s.cfg.ID, c.op)
-	}
+	header := http.Header{}
 	if token != "" {
-		req.Header.Set("CJ-Access-Token", token)
+		header.Set("CJ-Access-Token", token)
 	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "dropsync")
-	if c.body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	start := time.Now()
-	resp, err := s.client.Do(req)
+	// A network error is EUNAVAILABLE: CJ may have done the work, and the lookup before
+	// every create makes the retry safe.
+	rep, err := supplierapi.Send(ctx, s.client, s.cfg.Timeout, supplierapi.Request{
+		Supplier: s.cfg.ID, Op: c.op, Method: c.method, URL: s.endpoint(c.path, c.query), Header: header, Body: c.body,
+	})
 	if err != nil {
-		// CJ may have done the work; the lookup before every create makes the retry safe.
-		return reply{}, dropsync.Wrap(dropsync.EUNAVAILABLE, transportError(err), "supplier %s: %s", s.cfg.ID, c.op)
+		return reply{}, err
 	}
-	defer resp.Body.Close()
-	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	r := reply{status: resp.StatusCode, header: resp.Header, raw: data}
-	r.parsed = readErr == nil && len(data) <= maxResponseBytes && json.Unmarshal(data, &r.env) == nil
-	s.log.Debug().Str("op", c.op).Str("method", c.method).Int("status", resp.StatusCode).Int("code", r.env.Code).
-		Dur("took", time.Since(start)).Msg("supplier request")
+	r := reply{status: rep.Status, header: rep.Header, raw: rep.Body}
+	r.parsed = rep.ReadErr == nil && len(rep.Body) <= supplierapi.MaxResponseBytes && json.Unmarshal(rep.Body, &r.env) == nil
+	s.log.Debug().Str("op", c.op).Str("method", c.method).Int("status", rep.Status).Int("code", r.env.Code).
+		Dur("took", rep.Took).Msg("supplier request")
 	if r.status >= 200 && r.status < 300 && !r.parsed {
-		switch {
-		case readErr != nil:
-			return reply{}, dropsync.Wrap(dropsync.EUNAVAILABLE, transportError(readErr), "supplier %s: %s: read reply", s.cfg.ID, c.op)
-		case len(data) > maxResponseBytes:
-			return reply{}, dropsync.Errorf(dropsync.EUNAVAILABLE, "supplier %s: %s: reply larger than %d bytes", s.cfg.ID, c.op, maxResponseBytes)
+		if err := rep.CheckBody(s.cfg.ID, c.op); err != nil {
+			return reply{}, err
 		}
 		return reply{}, dropsync.Errorf(dropsync.EUNAVAILABLE, "supplier %s: %s: malformed reply (status %d)", s.cfg.ID, c.op, r.status)
 	}
@@ -273,7 +243,7 @@ func (s *Supplier) apiErr(r reply) error {
 func (s *Supplier) replyError(c call, r reply) error {
 	detail := ""
 	if r.parsed {
-		detail = scrub(r.env.Message, c.redact)
+		detail = supplierapi.Scrub(r.env.Message, c.redact)
 	}
 	msg := fmt.Sprintf("supplier %s: %s: status %d", s.cfg.ID, c.op, r.status)
 	if r.parsed && r.env.Code != 0 {
@@ -360,20 +330,14 @@ func (s *Supplier) replyError(c call, r reply) error {
 		x.Message += " (check base_url)"
 		return x
 	}
-	switch st := r.status; {
-	case st == http.StatusUnauthorized || st == http.StatusForbidden:
-		return e(dropsync.EUNAUTHORIZED)
-	case st == http.StatusTooManyRequests:
-		x := e(dropsync.ERATELIMITED)
-		x.RetryAfter = retryAfter(r.header, time.Second, s.now())
+	if x := supplierapi.StatusError(r.status, msg); x != nil {
+		x.Err = cause
+		if x.Code == dropsync.ERATELIMITED {
+			x.RetryAfter = retryAfter(r.header, time.Second, s.now())
+		}
 		return x
-	case st >= 500 || st == http.StatusRequestTimeout:
-		return e(dropsync.EUNAVAILABLE)
-	case st >= 300 && st < 400:
-		x := e(dropsync.EINVALID)
-		x.Message += " (redirected; check base_url)"
-		return x
-	case st == http.StatusNotFound && code == 0:
+	}
+	if r.status == http.StatusNotFound && code == 0 {
 		x := e(dropsync.EINVALID)
 		x.Message += " (no such endpoint; check base_url)"
 		return x
@@ -401,83 +365,19 @@ func refusedSKU(detail string, items []dropsync.SupplierItem) string {
 
 // retryAfter reads Retry-After (seconds or a date), else gives the default.
 func retryAfter(h http.Header, def time.Duration, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
+	d, ok := supplierapi.RetryAfter(h.Get("Retry-After"), now)
+	if !ok {
 		return def
 	}
-	var d time.Duration
-	if secs, err := strconv.ParseFloat(v, 64); err == nil && !math.IsNaN(secs) && !math.IsInf(secs, 0) {
-		d = time.Duration(math.Min(secs, maxRetryAfter.Seconds()) * float64(time.Second))
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	} else {
-		return def
-	}
-	switch {
-	case d < time.Second:
-		return time.Second
-	case d > maxRetryAfter:
-		return maxRetryAfter
-	}
-	return d
+	return supplierapi.ClampWait(d)
 }
 
-// transportError drops the request URL from a *url.Error: it may carry an order number,
-// and the cause (timeout, refused, reset) is what matters.
-func transportError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// scrub keeps CJ's message fit for errors, logs and the admin API: customer data it quotes
-// is blanked out, and it is cut to a sensible length.
-func scrub(msg string, redact []string) string {
-	for _, v := range redact {
-		v = strings.TrimSpace(v)
-		if utf8.RuneCountInString(v) >= 3 {
-			msg = strings.ReplaceAll(msg, v, "[redacted]")
-		}
-	}
-	msg = strings.TrimSpace(msg)
-	if utf8.RuneCountInString(msg) > maxMessage {
-		msg = string([]rune(msg)[:maxMessage]) + "…"
-	}
-	return msg
-}
-
-// parseBaseURL accepts scheme://host[:port][/prefix], with or without a trailing slash.
-func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return nil, err
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("base_url %q is not an http(s) URL", raw)
-	}
-	u.Fragment, u.RawFragment, u.RawQuery = "", "", ""
-	return u, nil
-}
-
-// endpoint joins the base URL and the path, with the query.
+// endpoint joins the base URL and the path, with the query; a query of the base URL is not
+// kept, CJ's endpoints taking none.
 func (s *Supplier) endpoint(path string, query url.Values) string {
 	u := *s.base
 	u.Path = strings.TrimRight(u.Path, "/") + "/" + strings.TrimLeft(path, "/")
 	u.RawPath = ""
 	u.RawQuery = query.Encode()
 	return u.String()
-}
-
-// encodeJSON encodes without HTML escaping: a remark saying "Zoë & Łukasz <3" reaches CJ as
-// written.
-func encodeJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -88,6 +88,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/dropsync/dropsync/connectors/supplier/supplierapi"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
@@ -157,9 +158,7 @@ func New(cfg Config, client *http.Client, store TokenStore, now func() time.Time
 	}
 	cfg.FromCountry = strings.ToUpper(cfg.FromCountry)
 	if client == nil {
-		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		}}
+		client = supplierapi.NewClient(0)
 	}
 	if now == nil {
 		now = time.Now
@@ -175,7 +174,7 @@ func New(cfg Config, client *http.Client, store TokenStore, now func() time.Time
 		// Paced per process: better than not at all.
 		s.pacer = NewMemoryTokenStore()
 	}
-	s.base, s.badURL = parseBaseURL(cfg.BaseURL)
+	s.base, s.badURL = supplierapi.ParseBaseURL(cfg.BaseURL)
 	return s
 }
 
@@ -188,13 +187,11 @@ func (s *Supplier) ID() string { return s.cfg.ID }
 // refuses it, ERATELIMITED with RetryAfter, EUNAVAILABLE for outages, timeouts, an empty
 // balance and another worker placing the same order, EUNAUTHORIZED, EINVALID.
 func (s *Supplier) PlaceOrder(ctx context.Context, req dropsync.SupplierOrderRequest) (dropsync.SupplierOrder, error) {
+	if err := supplierapi.CheckOrder(s.cfg.ID, req); err != nil {
+		return dropsync.SupplierOrder{}, err
+	}
 	op := "place order " + req.ExternalID
-	switch {
-	case req.ExternalID == "":
-		return dropsync.SupplierOrder{}, dropsync.Errorf(dropsync.EINVALID, "supplier %s: place order: no external id", s.cfg.ID)
-	case len(req.Items) == 0:
-		return dropsync.SupplierOrder{}, dropsync.Errorf(dropsync.EINVALID, "supplier %s: %s: no items", s.cfg.ID, op)
-	case s.cfg.LogisticName == "":
+	if s.cfg.LogisticName == "" {
 		return dropsync.SupplierOrder{}, dropsync.Errorf(dropsync.EINVALID, "supplier %s: %s: no logistic_name configured", s.cfg.ID, op)
 	}
 	num, err := s.orderNumber(req.ExternalID)
@@ -205,7 +202,7 @@ func (s *Supplier) PlaceOrder(ctx context.Context, req dropsync.SupplierOrderReq
 	if err != nil {
 		return dropsync.SupplierOrder{}, s.named(op, err)
 	}
-	data, err := encodeJSON(body)
+	data, err := supplierapi.EncodeJSON(body)
 	if err != nil {
 		return dropsync.SupplierOrder{}, dropsync.Wrap(dropsync.EINTERNAL, err, "supplier %s: %s: encode", s.cfg.ID, op)
 	}
@@ -226,7 +223,7 @@ func (s *Supplier) PlaceOrder(ctx context.Context, req dropsync.SupplierOrderReq
 	}
 	var created wireCreated
 	err = s.do(ctx, call{op: op, method: http.MethodPost, path: "shopping/order/createOrderV2", body: data,
-		place: true, items: req.Items, redact: personalData(req)}, &created)
+		place: true, items: req.Items, redact: supplierapi.PersonalData(req)}, &created)
 	if err != nil {
 		if cjCode(err) == codeOrderExists {
 			if o, found, lerr := s.lookup(ctx, op, num, req.ExternalID); lerr == nil && found {
@@ -252,10 +249,7 @@ func (s *Supplier) PlaceOrder(ctx context.Context, req dropsync.SupplierOrderReq
 // lookup reads the order with the order number; found is false when CJ has none.
 func (s *Supplier) lookup(ctx context.Context, op, num, externalID string) (dropsync.SupplierOrder, bool, error) {
 	o, err := s.detail(ctx, op+": look up", num)
-	if dropsync.ErrorCode(err) == dropsync.ENOTFOUND {
-		return dropsync.SupplierOrder{}, false, nil
-	}
-	if err != nil {
+	if found, err := supplierapi.Found(err); !found {
 		return dropsync.SupplierOrder{}, false, err
 	}
 	so, err := s.order(op, o, dropsync.SupplierOrderRef{ExternalID: externalID})
@@ -265,7 +259,7 @@ func (s *Supplier) lookup(ctx context.Context, op, num, externalID string) (drop
 // GetOrder reads the order by CJ's id, or by the purchase order id when the id is not known.
 // Errors: ENOTFOUND, ERATELIMITED, EUNAVAILABLE, EUNAUTHORIZED, EINVALID (no ref).
 func (s *Supplier) GetOrder(ctx context.Context, ref dropsync.SupplierOrderRef) (dropsync.SupplierOrder, error) {
-	op := "get order " + refName(ref)
+	op := "get order " + supplierapi.RefName(ref)
 	id, err := s.orderKey(op, ref)
 	if err != nil {
 		return dropsync.SupplierOrder{}, err
@@ -292,7 +286,7 @@ func (s *Supplier) detail(ctx context.Context, op, id string) (wireOrder, error)
 // when CJ will not delete a paid order; ENOTFOUND, ERATELIMITED, EUNAVAILABLE, EUNAUTHORIZED,
 // EINVALID.
 func (s *Supplier) CancelOrder(ctx context.Context, ref dropsync.SupplierOrderRef) (dropsync.SupplierOrder, error) {
-	op := "cancel order " + refName(ref)
+	op := "cancel order " + supplierapi.RefName(ref)
 	cur, err := s.GetOrder(ctx, ref)
 	if err != nil {
 		return dropsync.SupplierOrder{}, err
@@ -376,10 +370,7 @@ func (s *Supplier) stock(ctx context.Context, sku string) (dropsync.Stock, bool,
 	var rows []wireStock
 	err = s.do(ctx, call{op: op, method: http.MethodGet, path: "product/stock/queryByVid",
 		query: url.Values{"vid": {v.VID}}, lookup: true}, &rows)
-	if dropsync.ErrorCode(err) == dropsync.ENOTFOUND {
-		return dropsync.Stock{}, false, nil
-	}
-	if err != nil {
+	if found, err := supplierapi.Found(err); !found {
 		return dropsync.Stock{}, false, err
 	}
 	available := 0
@@ -412,10 +403,7 @@ func (s *Supplier) variant(ctx context.Context, op, sku string) (wireVariant, bo
 		err = s.do(ctx, call{op: op, method: http.MethodGet, path: "product/variant/queryByVid",
 			query: url.Values{"vid": {ref.vid}}, lookup: true}, &v)
 	}
-	if dropsync.ErrorCode(err) == dropsync.ENOTFOUND {
-		return wireVariant{}, false, nil
-	}
-	if err != nil {
+	if found, err := supplierapi.Found(err); !found {
 		return wireVariant{}, false, err
 	}
 	if v.VID == "" {
@@ -474,11 +462,4 @@ func (s *Supplier) named(op string, err error) error {
 	prefix := "supplier " + s.cfg.ID + ": "
 	c.Message = prefix + op + ": " + strings.TrimPrefix(e.Message, prefix)
 	return &c
-}
-
-func refName(ref dropsync.SupplierOrderRef) string {
-	if ref.ID != "" {
-		return ref.ID
-	}
-	return "external " + ref.ExternalID
 }

@@ -330,11 +330,3 @@ func firstOf(values ...string) string {
 	}
 	return ""
 }
-
-// personalData lists the customer data of a purchase order, so that a CJ message quoting it
-// is scrubbed before it reaches an error, a log or the admin API.
-func personalData(req dropsync.SupplierOrderRequest) []string {
-	a := req.ShippingAddress
-	return []string{a.FullName(), a.FirstName, a.LastName, a.Company, a.Address1, a.Address2,
-		a.City, a.Zip, a.Phone, req.Email}
-}

@@ -2,48 +2,28 @@ package http
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/url"
-	"sync"
 	"testing"
 
 	"github.com/dropsync/dropsync/connectors/supplier/http/suppliertest"
+	shared "github.com/dropsync/dropsync/connectors/supplier/suppliertest"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
-// delivery is one webhook delivery as dropsync's receiver would get it.
-type delivery struct {
-	header http.Header
-	body   []byte
-}
-
-// receiver collects the fake's webhook deliveries.
-type receiver struct {
-	mu         sync.Mutex
-	deliveries []delivery
-}
-
-func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	rc.mu.Lock()
-	rc.deliveries = append(rc.deliveries, delivery{header: r.Header.Clone(), body: body})
-	rc.mu.Unlock()
-}
-
-func (rc *receiver) last(t *testing.T) delivery {
+// lastDelivery is the latest webhook delivery the receiver got.
+func lastDelivery(t *testing.T, rc *shared.Receiver) shared.Delivery {
 	t.Helper()
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	if len(rc.deliveries) == 0 {
+	ds := rc.Deliveries()
+	if len(ds) == 0 {
 		t.Fatal("no webhook delivered")
 	}
-	return rc.deliveries[len(rc.deliveries)-1]
+	return ds[len(ds)-1]
 }
 
 func TestParseEventFromSupplier(t *testing.T) {
-	rc := &receiver{}
-	fake := newFake(t, suppliertest.Options{WebhookURL: newStub(t, rc.ServeHTTP), WebhookSecret: testSecret})
+	rc := shared.NewReceiver(t)
+	fake := newFake(t, suppliertest.Options{WebhookURL: rc.URL(), WebhookSecret: testSecret})
 	s := newSupplier(fake.URL())
 	ext := "example.myshopify.com-30-acme"
 	placed, err := s.PlaceOrder(context.Background(), order(ext))
@@ -54,8 +34,8 @@ func TestParseEventFromSupplier(t *testing.T) {
 		t.Fatalf("ship: %v", err)
 	}
 
-	d := rc.last(t)
-	events, err := s.ParseEvent(d.header, url.Values{}, d.body)
+	d := lastDelivery(t, rc)
+	events, err := s.ParseEvent(d.Header, url.Values{}, d.Body)
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
@@ -78,8 +58,8 @@ func TestParseEventFromSupplier(t *testing.T) {
 	if err := fake.SetTracking(ext, "SH-1", "USPS", "9400100000000000000000", ""); err != nil {
 		t.Fatalf("set tracking: %v", err)
 	}
-	d = rc.last(t)
-	events, err = s.ParseEvent(d.header, nil, d.body)
+	d = lastDelivery(t, rc)
+	events, err = s.ParseEvent(d.Header, nil, d.Body)
 	if err != nil {
 		t.Fatalf("parse corrected: %v", err)
 	}

@@ -10,26 +10,10 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/dropsync/dropsync/connectors/supplier/supplierapi"
+	shared "github.com/dropsync/dropsync/connectors/supplier/suppliertest"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
-
-// newStub serves one handler: a supplier that misbehaves in ways the fake does not.
-func newStub(t *testing.T, h http.HandlerFunc) string {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
-func answer(status int, header map[string]string, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		for k, v := range header {
-			w.Header().Set(k, v)
-		}
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(body))
-	}
-}
 
 func TestReplies(t *testing.T) {
 	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
@@ -43,7 +27,7 @@ func TestReplies(t *testing.T) {
 	}{
 		{
 			name:    "malformed json on 201",
-			handler: answer(http.StatusCreated, nil, `{"id": "SO-1", "status": `),
+			handler: shared.Answer(http.StatusCreated, nil, `{"id": "SO-1", "status": `),
 			code:    dropsync.EUNAVAILABLE,
 		},
 		{
@@ -58,52 +42,52 @@ func TestReplies(t *testing.T) {
 		{
 			name: "body over the limit",
 			// Valid JSON within the first MiB: only the limit itself refuses it.
-			handler: answer(http.StatusCreated, nil, `{"id": "SO-1", "external_id": "`+ext+`", "status": "accepted"}`+strings.Repeat(" ", maxResponseBytes)),
+			handler: shared.Answer(http.StatusCreated, nil, `{"id": "SO-1", "external_id": "`+ext+`", "status": "accepted"}`+strings.Repeat(" ", supplierapi.MaxResponseBytes)),
 			code:    dropsync.EUNAVAILABLE,
 		},
 		{
 			name:    "no order id",
-			handler: answer(http.StatusCreated, nil, `{"external_id": "`+ext+`", "status": "accepted"}`),
+			handler: shared.Answer(http.StatusCreated, nil, `{"external_id": "`+ext+`", "status": "accepted"}`),
 			code:    dropsync.EUNAVAILABLE,
 		},
 		{
 			name:    "another order",
-			handler: answer(http.StatusOK, nil, `{"id": "SO-1", "external_id": "example.myshopify.com-21-acme", "status": "accepted"}`),
+			handler: shared.Answer(http.StatusOK, nil, `{"id": "SO-1", "external_id": "example.myshopify.com-21-acme", "status": "accepted"}`),
 			code:    dropsync.EUNAVAILABLE,
 		},
 		{
 			name:       "429 without Retry-After",
-			handler:    answer(http.StatusTooManyRequests, nil, ``),
+			handler:    shared.Answer(http.StatusTooManyRequests, nil, ``),
 			code:       dropsync.ERATELIMITED,
 			retryAfter: defaultRetryAfter,
 		},
 		{
 			name:       "429 with fractional seconds",
-			handler:    answer(http.StatusTooManyRequests, map[string]string{"Retry-After": "1.5"}, ``),
+			handler:    shared.Answer(http.StatusTooManyRequests, map[string]string{"Retry-After": "1.5"}, ``),
 			code:       dropsync.ERATELIMITED,
 			retryAfter: 1500 * time.Millisecond,
 		},
 		{
 			name:       "429 with a date",
-			handler:    answer(http.StatusTooManyRequests, map[string]string{"Retry-After": now.Add(2 * time.Minute).Format(http.TimeFormat)}, ``),
+			handler:    shared.Answer(http.StatusTooManyRequests, map[string]string{"Retry-After": now.Add(2 * time.Minute).Format(http.TimeFormat)}, ``),
 			code:       dropsync.ERATELIMITED,
 			retryAfter: 2 * time.Minute,
 		},
 		{
 			name:    "422 with a garbled body",
-			handler: answer(http.StatusUnprocessableEntity, nil, `<html>no</html>`),
+			handler: shared.Answer(http.StatusUnprocessableEntity, nil, `<html>no</html>`),
 			code:    dropsync.EPERMANENT,
 		},
 		{
 			name: "422 quoting the address",
-			handler: answer(http.StatusUnprocessableEntity, nil,
+			handler: shared.Answer(http.StatusUnprocessableEntity, nil,
 				`{"error": {"code": "invalid_address", "message": "cannot deliver to 123 Shipping Street, Shippington 40003 (Steve Shipper, 555-555-0100)"}}`),
 			code:   dropsync.EPERMANENT,
 			reason: dropsync.ReasonInvalidAddress,
 		},
 		{
 			name:    "408",
-			handler: answer(http.StatusRequestTimeout, nil, ``),
+			handler: shared.Answer(http.StatusRequestTimeout, nil, ``),
 			code:    dropsync.EUNAVAILABLE,
 		},
 		{
@@ -115,19 +99,19 @@ func TestReplies(t *testing.T) {
 		},
 		{
 			name:    "other 4xx",
-			handler: answer(http.StatusTeapot, nil, `{"error": {"code": "teapot", "message": "short and stout"}}`),
+			handler: shared.Answer(http.StatusTeapot, nil, `{"error": {"code": "teapot", "message": "short and stout"}}`),
 			code:    dropsync.EINVALID,
 			reason:  "teapot",
 		},
 		{
 			name:    "503",
-			handler: answer(http.StatusServiceUnavailable, nil, `upstream down`),
+			handler: shared.Answer(http.StatusServiceUnavailable, nil, `upstream down`),
 			code:    dropsync.EUNAVAILABLE,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSupplier(newStub(t, tt.handler))
+			s := newSupplier(shared.Stub(t, tt.handler))
 			s.now = func() time.Time { return now }
 			_, err := s.PlaceOrder(context.Background(), order(ext))
 			checkErr(t, err, tt.code, tt.reason)
@@ -148,7 +132,7 @@ func TestConnectionRefused(t *testing.T) {
 }
 
 func TestShipmentTimesAreUTC(t *testing.T) {
-	base := newStub(t, answer(http.StatusOK, nil, `{"id": "SO-1", "external_id": "x", "status": "shipped",
+	base := shared.Stub(t, shared.Answer(http.StatusOK, nil, `{"id": "SO-1", "external_id": "x", "status": "shipped",
 		"shipments": [{"id": "SH-1", "carrier": "DHL", "tracking_number": "JD1", "shipped_at": "2026-11-28T11:00:00+01:00"}]}`))
 	got, err := newSupplier(base).GetOrder(context.Background(), dropsync.SupplierOrderRef{ID: "SO-1"})
 	if err != nil {
@@ -171,7 +155,7 @@ func TestInventoryMalformed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSupplier(newStub(t, answer(http.StatusOK, nil, tt.body)))
+			s := newSupplier(shared.Stub(t, shared.Answer(http.StatusOK, nil, tt.body)))
 			_, err := s.Inventory(context.Background(), []string{"A"})
 			checkErr(t, err, dropsync.EUNAVAILABLE, "")
 		})
@@ -195,7 +179,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{"date in the past", "Sat, 28 Nov 2026 09:00:00 GMT", time.Second},
 		{"garbage", "soon", defaultRetryAfter},
 		{"not a number", "NaN", defaultRetryAfter},
-		{"huge", "1e300", maxRetryAfter},
+		{"huge", "1e300", supplierapi.MaxRetryAfter},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

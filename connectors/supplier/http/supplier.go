@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/dropsync/dropsync/connectors/supplier/supplierapi"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
@@ -58,12 +59,7 @@ func New(cfg Config, client *http.Client, log zerolog.Logger) *Supplier {
 		cfg.ShippingMethod = DefaultShippingMethod
 	}
 	if client == nil {
-		client = &http.Client{
-			Timeout: cfg.Timeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		}
+		client = supplierapi.NewClient(cfg.Timeout)
 	}
 	s := &Supplier{
 		cfg:    cfg,
@@ -71,7 +67,7 @@ func New(cfg Config, client *http.Client, log zerolog.Logger) *Supplier {
 		log:    log.With().Str("supplier", cfg.ID).Logger(),
 		now:    time.Now,
 	}
-	s.base, s.badURL = parseBaseURL(cfg.BaseURL)
+	s.base, s.badURL = supplierapi.ParseBaseURL(cfg.BaseURL)
 	return s
 }
 
@@ -84,14 +80,11 @@ func (s *Supplier) ID() string { return s.cfg.ID }
 // the supplier refuses it, ERATELIMITED with RetryAfter, EUNAVAILABLE for transient failures,
 // EUNAUTHORIZED, ENOTFOUND and EINVALID.
 func (s *Supplier) PlaceOrder(ctx context.Context, req dropsync.SupplierOrderRequest) (dropsync.SupplierOrder, error) {
+	if err := supplierapi.CheckOrder(s.cfg.ID, req); err != nil {
+		return dropsync.SupplierOrder{}, err
+	}
 	op := "place order " + req.ExternalID
-	if req.ExternalID == "" {
-		return dropsync.SupplierOrder{}, dropsync.Errorf(dropsync.EINVALID, "supplier %s: place order: no external id", s.cfg.ID)
-	}
-	if len(req.Items) == 0 {
-		return dropsync.SupplierOrder{}, dropsync.Errorf(dropsync.EINVALID, "supplier %s: %s: no items", s.cfg.ID, op)
-	}
-	body, err := encodeJSON(s.placeBody(req))
+	body, err := supplierapi.EncodeJSON(s.placeBody(req))
 	if err != nil {
 		return dropsync.SupplierOrder{}, dropsync.Wrap(dropsync.EINTERNAL, err, "supplier %s: %s: encode", s.cfg.ID, op)
 	}
@@ -101,7 +94,7 @@ func (s *Supplier) PlaceOrder(ctx context.Context, req dropsync.SupplierOrderReq
 		path:    []string{"orders"},
 		body:    body,
 		headers: http.Header{"Idempotency-Key": {req.ExternalID}},
-		redact:  personalData(req),
+		redact:  supplierapi.PersonalData(req),
 	}
 	var o wireOrder
 	if err := s.do(ctx, call, &o); err != nil {
@@ -114,7 +107,7 @@ func (s *Supplier) PlaceOrder(ctx context.Context, req dropsync.SupplierOrderReq
 // supplier's own id only, so ref.ID is required. Errors: ENOTFOUND, EINVALID (no ref.ID),
 // ERATELIMITED, EUNAVAILABLE, EUNAUTHORIZED.
 func (s *Supplier) GetOrder(ctx context.Context, ref dropsync.SupplierOrderRef) (dropsync.SupplierOrder, error) {
-	op := "get order " + refName(ref)
+	op := "get order " + supplierapi.RefName(ref)
 	if ref.ID == "" {
 		return dropsync.SupplierOrder{}, noSupplierID(s.cfg.ID, op)
 	}
@@ -129,7 +122,7 @@ func (s *Supplier) GetOrder(ctx context.Context, ref dropsync.SupplierOrderRef) 
 // Errors: ECONFLICT with Reason already_shipped once a parcel has left, ENOTFOUND, EINVALID
 // (no ref.ID), ERATELIMITED, EUNAVAILABLE, EUNAUTHORIZED.
 func (s *Supplier) CancelOrder(ctx context.Context, ref dropsync.SupplierOrderRef) (dropsync.SupplierOrder, error) {
-	op := "cancel order " + refName(ref)
+	op := "cancel order " + supplierapi.RefName(ref)
 	if ref.ID == "" {
 		return dropsync.SupplierOrder{}, noSupplierID(s.cfg.ID, op)
 	}
@@ -202,13 +195,6 @@ func (s *Supplier) order(op string, o wireOrder, ref dropsync.SupplierOrderRef) 
 		return dropsync.SupplierOrder{}, dropsync.Errorf(dropsync.EUNAVAILABLE, "supplier %s: %s: reply is about external id %s", s.cfg.ID, op, o.ExternalID)
 	}
 	return o.domain(), nil
-}
-
-func refName(ref dropsync.SupplierOrderRef) string {
-	if ref.ID != "" {
-		return ref.ID
-	}
-	return "external " + ref.ExternalID
 }
 
 func noSupplierID(supplier, op string) error {

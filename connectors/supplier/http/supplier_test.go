@@ -16,6 +16,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/dropsync/dropsync/connectors/supplier/http/suppliertest"
+	shared "github.com/dropsync/dropsync/connectors/supplier/suppliertest"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
@@ -61,47 +62,16 @@ func newSupplier(baseURL string, edit ...func(*Config)) *Supplier {
 // order is a purchase order for the fake's catalog. Its customer data is what error messages
 // must never repeat.
 func order(externalID string) dropsync.SupplierOrderRequest {
-	return dropsync.SupplierOrderRequest{
-		ExternalID: externalID,
-		OrderName:  "#1001",
-		Currency:   "USD",
-		ShippingAddress: dropsync.Address{
-			FirstName: "Steve", LastName: "Shipper", Address1: "123 Shipping Street",
-			City: "Shippington", ProvinceCode: "KY", Zip: "40003", CountryCode: "US",
-			Phone: "555-555-0100",
-		},
-		Email: "steve@example.com",
-		Items: []dropsync.SupplierItem{
-			{SKU: "ACME-TS-R-M", Quantity: 2, UnitCost: decimal.RequireFromString("4.20")},
-			{SKU: "ACME-MUG-BLK", Quantity: 1, UnitCost: decimal.RequireFromString("3.1")},
-		},
-	}
+	return shared.Order(externalID,
+		dropsync.SupplierItem{SKU: "ACME-TS-R-M", Quantity: 2, UnitCost: decimal.RequireFromString("4.20")},
+		dropsync.SupplierItem{SKU: "ACME-MUG-BLK", Quantity: 1, UnitCost: decimal.RequireFromString("3.1")})
 }
-
-var customerData = []string{"Steve", "Shipper", "123 Shipping Street", "Shippington", "40003",
-	"555-555-0100", "steve@example.com"}
 
 // checkErr fails unless err has the code (and the reason, when one is wanted), names the
 // supplier and carries no customer data.
 func checkErr(t *testing.T, err error, code, reason string) {
 	t.Helper()
-	if got := dropsync.ErrorCode(err); got != code {
-		t.Fatalf("error code: got %q (%v), want %q", got, err, code)
-	}
-	if reason != "" {
-		if got := dropsync.ErrorReason(err); got != reason {
-			t.Errorf("error reason: got %q, want %q", got, reason)
-		}
-	}
-	msg := dropsync.ErrorMessage(err)
-	if !strings.Contains(msg, "supplier acme") {
-		t.Errorf("error message %q does not name the supplier", msg)
-	}
-	for _, pii := range customerData {
-		if strings.Contains(msg, pii) {
-			t.Errorf("error message %q holds customer data %q", msg, pii)
-		}
-	}
+	shared.CheckError(t, err, "acme", code, reason)
 }
 
 func TestPlaceOrder(t *testing.T) {
@@ -495,37 +465,6 @@ func TestBadBaseURL(t *testing.T) {
 	}
 }
 
-func TestEndpoint(t *testing.T) {
-	tests := []struct {
-		name     string
-		base     string
-		segments []string
-		query    string
-		want     string
-	}{
-		{"bare host", "https://api.acme.example", []string{"orders"}, "", "https://api.acme.example/orders"},
-		{"trailing slash", "https://api.acme.example/", []string{"orders"}, "", "https://api.acme.example/orders"},
-		{"prefix", "https://acme.example/api/v1", []string{"orders", "SO-1", "cancel"}, "", "https://acme.example/api/v1/orders/SO-1/cancel"},
-		{"prefix and trailing slash", "https://acme.example/api/v1/", []string{"orders"}, "", "https://acme.example/api/v1/orders"},
-		{"port", "http://127.0.0.1:8081", []string{"inventory"}, "skus=A,B", "http://127.0.0.1:8081/inventory?skus=A,B"},
-		{"id with slash and space", "https://api.acme.example", []string{"orders", "SO/1 2"}, "", "https://api.acme.example/orders/SO%2F1%202"},
-		{"id of dots", "https://api.acme.example/v1", []string{"orders", ".."}, "", "https://api.acme.example/v1/orders/.."},
-		{"escaped prefix", "https://acme.example/shop%20api", []string{"orders"}, "", "https://acme.example/shop%20api/orders"},
-		{"base query kept", "https://acme.example/api?tenant=7", []string{"inventory"}, "skus=A", "https://acme.example/api/inventory?tenant=7&skus=A"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := newSupplier(tt.base)
-			if s.badURL != nil {
-				t.Fatalf("base_url %q: %v", tt.base, s.badURL)
-			}
-			if got := s.endpoint(tt.segments, tt.query); got != tt.want {
-				t.Errorf("endpoint: got %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestPrefixedBaseURL(t *testing.T) {
 	fake := newFake(t, suppliertest.Options{})
 	var (
@@ -533,7 +472,7 @@ func TestPrefixedBaseURL(t *testing.T) {
 		paths []string
 	)
 	// A supplier mounted under a prefix, behind a proxy that strips it.
-	proxy := newStub(t, func(w http.ResponseWriter, r *http.Request) {
+	proxy := shared.Stub(t, func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		paths = append(paths, r.URL.Path)
 		mu.Unlock()

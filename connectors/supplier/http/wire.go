@@ -1,7 +1,6 @@
 package http
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"time"
@@ -147,18 +146,6 @@ func formatAmount(d decimal.Decimal) string {
 	return d.StringFixed(2)
 }
 
-// encodeJSON encodes without HTML escaping: a packing slip saying "Tea & Co" reaches the
-// supplier as written, not as "Tea \u0026 Co".
-func encodeJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
 func (o wireOrder) domain() dropsync.SupplierOrder {
 	out := dropsync.SupplierOrder{ID: o.ID, ExternalID: o.ExternalID, Status: o.Status}
 	for _, sh := range o.Shipments {
@@ -175,12 +162,4 @@ func (o wireOrder) domain() dropsync.SupplierOrder {
 		out.Shipments = append(out.Shipments, d)
 	}
 	return out
-}
-
-// personalData lists the customer data of a purchase order, so that a supplier's error
-// message quoting it can be scrubbed before it reaches an error, a log or the admin API.
-func personalData(req dropsync.SupplierOrderRequest) []string {
-	a := req.ShippingAddress
-	return []string{a.FullName(), a.FirstName, a.LastName, a.Company, a.Address1, a.Address2,
-		a.City, a.Zip, a.Phone, req.Email}
 }

@@ -44,12 +44,8 @@ func TestContract(t *testing.T) {
 	})
 }
 
-// contractFake gives the contract suite its controls over the Printful fake.
+// contractFake gives the contract suite its controls over the Printful fake, whose Ship
+// also takes parcels.
 type contractFake struct{ *printfultest.Server }
 
 func (f contractFake) Ship(externalID string) error { return f.Server.Ship(externalID) }
-
-func (f contractFake) Event(externalID string) (suppliertest.Delivery, error) {
-	d, err := f.Server.Event(externalID)
-	return suppliertest.Delivery(d), err
-}

@@ -2,45 +2,22 @@ package printful
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
 
 	"github.com/dropsync/dropsync/connectors/supplier/printful/printfultest"
+	"github.com/dropsync/dropsync/connectors/supplier/suppliertest"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
-
-// receiver collects the fake's webhook deliveries as dropsync's HTTP API would get them.
-type receiver struct {
-	mu         sync.Mutex
-	deliveries []printfultest.Delivery
-}
-
-func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	rc.mu.Lock()
-	rc.deliveries = append(rc.deliveries, printfultest.Delivery{Header: r.Header.Clone(), Query: r.URL.Query(), Body: body})
-	rc.mu.Unlock()
-}
-
-func (rc *receiver) all() []printfultest.Delivery {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]printfultest.Delivery(nil), rc.deliveries...)
-}
 
 // TestEventsFromPrintful follows an order through the events the fake posts to a webhook URL
 // carrying the token, as registered with Printful.
 func TestEventsFromPrintful(t *testing.T) {
-	rc := &receiver{}
-	hook := httptest.NewServer(rc)
-	t.Cleanup(hook.Close)
-	fake := newFake(t, printfultest.Options{WebhookURL: hook.URL + "/webhooks/suppliers/pf"})
+	rc := suppliertest.NewReceiver(t)
+	fake := newFake(t, printfultest.Options{WebhookURL: rc.URL() + "/webhooks/suppliers/pf"})
 	s := New(testConfig(fake.URL()), nil, fixedNow, zerolog.Nop())
 	ext := "example.myshopify.com-30-pf"
 	placed, err := s.PlaceOrder(context.Background(), order(ext))
@@ -55,7 +32,7 @@ func TestEventsFromPrintful(t *testing.T) {
 		printfultest.Parcel{Items: []printfultest.ItemQty{{SKU: "@shopify-40011", Quantity: 1}}}); err != nil {
 		t.Fatalf("ship: %v", err)
 	}
-	ds := rc.all()
+	ds := rc.Deliveries()
 	if len(ds) != 3 {
 		t.Fatalf("deliveries: got %d, want 3 (order_updated, 2 × package_shipped)", len(ds))
 	}

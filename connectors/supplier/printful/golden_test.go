@@ -1,19 +1,16 @@
 package printful
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/rs/zerolog"
 	"github.com/shopspring/decimal"
 
 	"github.com/dropsync/dropsync/connectors/supplier/printful/printfultest"
+	"github.com/dropsync/dropsync/connectors/supplier/suppliertest"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
@@ -60,26 +57,5 @@ func TestPlaceOrderGolden(t *testing.T) {
 	if got, want := reqs[0].RawQuery, "confirm=true"; got != want {
 		t.Errorf("query: got %q, want %q", got, want)
 	}
-	var got bytes.Buffer
-	if err := json.Indent(&got, reqs[0].Body, "", "  "); err != nil {
-		t.Fatalf("sent body is not JSON: %v\n%s", err, reqs[0].Body)
-	}
-	got.WriteByte('\n')
-
-	path := filepath.Join("testdata", "create_order.golden.json")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run go test -update to create it): %v", err)
-	}
-	if !bytes.Equal(got.Bytes(), want) {
-		t.Errorf("request body differs from %s (run go test -update if the change is intended):\n got:\n%s\nwant:\n%s", path, got.Bytes(), want)
-	}
+	suppliertest.GoldenJSON(t, "create_order.golden.json", reqs[0].Body, *update)
 }

@@ -1,13 +1,13 @@
 package printful
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/dropsync/dropsync/connectors/supplier/printful/printfultest"
+	"github.com/dropsync/dropsync/connectors/supplier/suppliertest"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
@@ -59,45 +59,14 @@ func testConfig(baseURL string) Config {
 // order is a purchase order for the fake's variants. Its customer data is what error
 // messages must never repeat.
 func order(externalID string) dropsync.SupplierOrderRequest {
-	return dropsync.SupplierOrderRequest{
-		ExternalID: externalID,
-		OrderName:  "#1001",
-		Currency:   "USD",
-		ShippingAddress: dropsync.Address{
-			FirstName: "Steve", LastName: "Shipper", Address1: "123 Shipping Street",
-			City: "Shippington", Province: "Kentucky", ProvinceCode: "KY", Zip: "40003",
-			Country: "United States", CountryCode: "US", Phone: "555-555-0100",
-		},
-		Email: "steve@example.com",
-		Items: []dropsync.SupplierItem{
-			{SKU: "4013547121", Quantity: 2, UnitCost: decimal.RequireFromString("9.95"), Title: "Tea towel"},
-			{SKU: "@shopify-40011", Quantity: 1, UnitCost: decimal.RequireFromString("7.25"), Title: "Mug"},
-		},
-	}
+	return suppliertest.Order(externalID,
+		dropsync.SupplierItem{SKU: "4013547121", Quantity: 2, UnitCost: decimal.RequireFromString("9.95"), Title: "Tea towel"},
+		dropsync.SupplierItem{SKU: "@shopify-40011", Quantity: 1, UnitCost: decimal.RequireFromString("7.25"), Title: "Mug"})
 }
-
-var customerData = []string{"Steve", "Shipper", "123 Shipping Street", "Shippington", "40003",
-	"555-555-0100", "steve@example.com"}
 
 // checkErr fails unless err has the code (and reason, when wanted), names the supplier and
 // carries no customer data.
 func checkErr(t *testing.T, err error, code, reason string) {
 	t.Helper()
-	if got := dropsync.ErrorCode(err); got != code {
-		t.Fatalf("error code: got %q (%v), want %q", got, err, code)
-	}
-	if reason != "" {
-		if got := dropsync.ErrorReason(err); got != reason {
-			t.Errorf("error reason: got %q, want %q", got, reason)
-		}
-	}
-	msg := dropsync.ErrorMessage(err)
-	if !strings.Contains(msg, "supplier pf") {
-		t.Errorf("error message %q does not name the supplier", msg)
-	}
-	for _, pii := range customerData {
-		if strings.Contains(msg, pii) {
-			t.Errorf("error message %q holds customer data %q", msg, pii)
-		}
-	}
+	suppliertest.CheckError(t, err, "pf", code, reason)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/dropsync/dropsync/connectors/supplier/suppliertest"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
@@ -19,20 +20,15 @@ import (
 // nothing: a Printful that misbehaves in ways the fake does not.
 func stub(t *testing.T, status int, header map[string]string, body string) string {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	answer := suppliertest.Answer(status, header, body)
+	return suppliertest.Stub(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/orders/@") {
 			w.WriteHeader(http.StatusNotFound)
 			_, _ = w.Write([]byte(`{"code":404,"result":"Not Found","error":{"reason":"NotFound","message":"Not Found"}}`))
 			return
 		}
-		for k, v := range header {
-			w.Header().Set(k, v)
-		}
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(body))
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
+		answer(w, r)
+	})
 }
 
 // printfulError is Printful's error envelope.

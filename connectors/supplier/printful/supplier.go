@@ -72,6 +72,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/dropsync/dropsync/connectors/supplier/supplierapi"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
@@ -128,15 +129,13 @@ func New(cfg Config, client *http.Client, now func() time.Time, log zerolog.Logg
 		cfg.ShippingMethod = DefaultShippingMethod
 	}
 	if client == nil {
-		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		}}
+		client = supplierapi.NewClient(0)
 	}
 	if now == nil {
 		now = time.Now
 	}
 	s := &Supplier{cfg: cfg, client: client, now: now, log: log.With().Str("supplier", cfg.ID).Logger()}
-	s.base, s.badURL = parseBaseURL(cfg.BaseURL)
+	s.base, s.badURL = supplierapi.ParseBaseURL(cfg.BaseURL)
 	return s
 }
 
@@ -149,18 +148,15 @@ func (s *Supplier) ID() string { return s.cfg.ID }
 // unsupported_country) when Printful refuses it, ERATELIMITED with RetryAfter, EUNAVAILABLE
 // for outages, timeouts and garbled replies, EUNAUTHORIZED, EINVALID.
 func (s *Supplier) PlaceOrder(ctx context.Context, req dropsync.SupplierOrderRequest) (dropsync.SupplierOrder, error) {
-	op := "place order " + req.ExternalID
-	switch {
-	case req.ExternalID == "":
-		return dropsync.SupplierOrder{}, dropsync.Errorf(dropsync.EINVALID, "supplier %s: place order: no external id", s.cfg.ID)
-	case len(req.Items) == 0:
-		return dropsync.SupplierOrder{}, dropsync.Errorf(dropsync.EINVALID, "supplier %s: %s: no items", s.cfg.ID, op)
+	if err := supplierapi.CheckOrder(s.cfg.ID, req); err != nil {
+		return dropsync.SupplierOrder{}, err
 	}
+	op := "place order " + req.ExternalID
 	body, err := s.placeBody(req)
 	if err != nil {
 		return dropsync.SupplierOrder{}, s.wrapErr(op, err)
 	}
-	data, err := encodeJSON(body)
+	data, err := supplierapi.EncodeJSON(body)
 	if err != nil {
 		return dropsync.SupplierOrder{}, dropsync.Wrap(dropsync.EINTERNAL, err, "supplier %s: %s: encode", s.cfg.ID, op)
 	}
@@ -172,7 +168,7 @@ func (s *Supplier) PlaceOrder(ctx context.Context, req dropsync.SupplierOrderReq
 	c := call{
 		op: op, method: http.MethodPost, path: []string{"orders"},
 		query: url.Values{"confirm": {strconv.FormatBool(s.cfg.Confirm)}},
-		body:  data, redact: personalData(req), items: req.Items, refusable: true,
+		body:  data, redact: supplierapi.PersonalData(req), items: req.Items, refusable: true,
 	}
 	var o wireOrder
 	if err := s.do(ctx, c, &o); err != nil {
@@ -192,10 +188,7 @@ func (s *Supplier) PlaceOrder(ctx context.Context, req dropsync.SupplierOrderReq
 func (s *Supplier) lookup(ctx context.Context, op, externalID string) (dropsync.SupplierOrder, bool, error) {
 	var o wireOrder
 	err := s.do(ctx, call{op: op + ": look up", method: http.MethodGet, path: []string{"orders", "@" + externalID}}, &o)
-	if dropsync.ErrorCode(err) == dropsync.ENOTFOUND {
-		return dropsync.SupplierOrder{}, false, nil
-	}
-	if err != nil {
+	if found, err := supplierapi.Found(err); !found {
 		return dropsync.SupplierOrder{}, false, err
 	}
 	so, err := s.order(op, o, dropsync.SupplierOrderRef{ExternalID: externalID})
@@ -205,7 +198,7 @@ func (s *Supplier) lookup(ctx context.Context, op, externalID string) (dropsync.
 // GetOrder reads the order by Printful's id, or by the purchase order id when the id is not
 // known. Errors: ENOTFOUND, ERATELIMITED, EUNAVAILABLE, EUNAUTHORIZED, EINVALID (no ref).
 func (s *Supplier) GetOrder(ctx context.Context, ref dropsync.SupplierOrderRef) (dropsync.SupplierOrder, error) {
-	op := "get order " + refName(ref)
+	op := "get order " + supplierapi.RefName(ref)
 	id, err := s.orderPath(op, ref)
 	if err != nil {
 		return dropsync.SupplierOrder{}, err
@@ -221,7 +214,7 @@ func (s *Supplier) GetOrder(ctx context.Context, ref dropsync.SupplierOrderRef) 
 // ECONFLICT with Reason already_shipped once a parcel has left, or ReasonNotCancellable while
 // Printful produces it; ENOTFOUND, ERATELIMITED, EUNAVAILABLE, EUNAUTHORIZED, EINVALID.
 func (s *Supplier) CancelOrder(ctx context.Context, ref dropsync.SupplierOrderRef) (dropsync.SupplierOrder, error) {
-	op := "cancel order " + refName(ref)
+	op := "cancel order " + supplierapi.RefName(ref)
 	id, err := s.orderPath(op, ref)
 	if err != nil {
 		return dropsync.SupplierOrder{}, err
@@ -307,10 +300,7 @@ func (s *Supplier) stock(ctx context.Context, sku string, ref variantRef) (drops
 	op := "inventory of " + sku
 	var sv wireSyncVariant
 	err := s.do(ctx, call{op: op, method: http.MethodGet, path: []string{"store", "variants", ref.path()}}, &sv)
-	if dropsync.ErrorCode(err) == dropsync.ENOTFOUND {
-		return dropsync.Stock{}, false, nil
-	}
-	if err != nil {
+	if found, err := supplierapi.Found(err); !found {
 		return dropsync.Stock{}, false, err
 	}
 	if sv.VariantID == 0 {
@@ -318,10 +308,7 @@ func (s *Supplier) stock(ctx context.Context, sku string, ref variantRef) (drops
 	}
 	var cv wireCatalogVariant
 	err = s.do(ctx, call{op: op, method: http.MethodGet, path: []string{"products", "variant", strconv.FormatInt(sv.VariantID, 10)}}, &cv)
-	if dropsync.ErrorCode(err) == dropsync.ENOTFOUND {
-		return dropsync.Stock{}, false, nil
-	}
-	if err != nil {
+	if found, err := supplierapi.Found(err); !found {
 		return dropsync.Stock{}, false, err
 	}
 	if cv.Variant.Price == nil {
@@ -363,11 +350,4 @@ func (s *Supplier) wrapErr(op string, err error) error {
 	c := *e
 	c.Message = "supplier " + s.cfg.ID + ": " + op + ": " + e.Message
 	return &c
-}
-
-func refName(ref dropsync.SupplierOrderRef) string {
-	if ref.ID != "" {
-		return ref.ID
-	}
-	return "external " + ref.ExternalID
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/dropsync/dropsync/connectors/supplier/printful/printfultest"
+	"github.com/dropsync/dropsync/connectors/supplier/suppliertest"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
@@ -166,28 +167,10 @@ func TestPlaceOrderRefusedItem(t *testing.T) {
 	}
 }
 
-// clock is a settable clock for rate-limit tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // TestRateLimit spends the fake's budget of three calls a minute: the 429 says to wait, and
 // until the wait is over nothing more is sent to Printful.
 func TestRateLimit(t *testing.T) {
-	clk := &clock{t: shipTime}
+	clk := suppliertest.NewClock(shipTime)
 	fake := newFake(t, printfultest.Options{RateLimit: 3, Now: clk.Now})
 	s := New(testConfig(fake.URL()), nil, clk.Now, zerolog.Nop())
 	ctx := context.Background()
@@ -219,7 +202,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestRateLimitReply(t *testing.T) {
-	clk := &clock{t: shipTime}
+	clk := suppliertest.NewClock(shipTime)
 	fake := newFake(t, printfultest.Options{Now: clk.Now})
 	s := New(testConfig(fake.URL()), nil, clk.Now, zerolog.Nop())
 	ctx := context.Background()

@@ -254,14 +254,6 @@ func (s *Supplier) placeBody(req dropsync.SupplierOrderRequest) (wirePlaceOrder,
 	return body, nil
 }
 
-// personalData lists the customer data of a purchase order, so that a Printful message
-// quoting it is scrubbed before it reaches an error, a log or the admin API.
-func personalData(req dropsync.SupplierOrderRequest) []string {
-	a := req.ShippingAddress
-	return []string{a.FullName(), a.FirstName, a.LastName, a.Company, a.Address1, a.Address2,
-		a.City, a.Zip, a.Phone, req.Email}
-}
-
 // variantRef is a supplier_sku: a sync variant id, or an external variant id.
 type variantRef struct {
 	sync     int64

@@ -13,6 +13,10 @@
 // Where a supplier's API cannot do something (Printful reports availability, not counts; CJ
 // cannot cancel a paid order), the Harness says so and the suite holds the connector to the
 // documented fallback instead of skipping the case.
+//
+// It also holds what the connectors' and fakes' own tests share: the golden-file check of
+// what a connector sends (GoldenJSON), the error check (CheckError) with the purchase order
+// whose customer data no error may repeat (Order), a settable Clock and a webhook Receiver.
 package suppliertest
 
 import (
@@ -22,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dropsync/dropsync/connectors/supplier/supplierfake"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
@@ -55,12 +60,9 @@ type Fake interface {
 	Event(externalID string) (Delivery, error)
 }
 
-// Delivery is one webhook delivery as dropsync's receiver hands it to ParseEvent.
-type Delivery struct {
-	Header http.Header
-	Query  url.Values
-	Body   []byte
-}
+// Delivery is one webhook delivery as dropsync's receiver hands it to ParseEvent. It is the
+// fakes' own Delivery, so a fake's Event satisfies Fake as it is.
+type Delivery = supplierfake.Delivery
 
 // Item is one SKU the fake sells when a case starts.
 type Item struct {

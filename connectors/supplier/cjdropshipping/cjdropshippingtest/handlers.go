@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,9 +12,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
-)
 
-const maxBody = 1 << 20
+	"github.com/dropsync/dropsync/connectors/supplier/supplierfake"
+)
 
 // CJ error codes the fake answers with (ps-code.html).
 const (
@@ -75,44 +74,16 @@ func fail(code int, format string, args ...any) reply {
 	return reply{status: http.StatusOK, env: envelope{Code: code, Message: fmt.Sprintf(format, args...)}}
 }
 
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	s.mu.Lock()
-	s.record(r, body)
-	delay := s.delay
-	s.mu.Unlock()
-	if err != nil {
-		return
-	}
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		case <-s.stop:
-			t.Stop()
-			return
-		}
-	}
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 	rep := s.route(r, body)
 	rep.env.RequestID = fmt.Sprintf("req-%d", time.Now().UnixNano())
-	data, err := json.Marshal(rep.env)
-	if err != nil {
-		rep.status, data = http.StatusInternalServerError, []byte(`{"code":1600000,"result":false,"message":"encode"}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(rep.status)
-	_, _ = w.Write(data)
+	supplierfake.WriteJSON(w, rep.status, nil, rep.env, []byte(`{"code":1600000,"result":false,"message":"encode"}`))
 }
 
 func (s *Server) route(r *http.Request, body []byte) reply {
 	path, found := strings.CutPrefix(r.URL.Path, Prefix)
 	if path == "/shopping/order/createOrderV2" && r.Method == http.MethodPost {
-		s.mu.Lock()
-		s.placed++ // counted before anything can fail, so a test sees every attempt
-		s.mu.Unlock()
+		s.srv.CountPlace()
 	}
 	if rep, limited := s.pace(); limited {
 		return rep
@@ -258,16 +229,14 @@ func (s *Server) refreshAccessToken(body []byte) reply {
 func (s *Server) place(body []byte) reply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failNext > 0 {
-		s.failNext--
-		if s.failStatus == http.StatusTooManyRequests {
+	if status, failed := s.srv.TakeFailure(); failed {
+		if status == http.StatusTooManyRequests {
 			return fail(codeTooMany, "Too much request")
 		}
-		return reply{status: s.failStatus, env: envelope{Code: codeSystemBusy, Message: "System busy, please contact CJ IT"}}
+		return reply{status: status, env: envelope{Code: codeSystemBusy, Message: "System busy, please contact CJ IT"}}
 	}
 	rep := s.placeLocked(body)
-	if rep.env.Code == codeOK && s.acceptThenFail > 0 {
-		s.acceptThenFail--
+	if rep.env.Code == codeOK && s.srv.TakeLostReply() {
 		return reply{status: http.StatusInternalServerError, env: envelope{Code: codeSystemBusy, Message: "System busy, please contact CJ IT"}}
 	}
 	return rep
@@ -379,7 +348,7 @@ func (s *Server) placeLocked(body []byte) reply {
 	s.byNum[o.OrderNum] = o
 	s.list = append(s.list, o)
 	s.placedAt[id] = now
-	s.created++
+	s.srv.CountCreated()
 	d := createdData{OrderNumber: o.OrderNum, OrderID: id, ShipmentOrderID: "SP" + id, PostageAmount: o.PostageAmount,
 		ProductAmount: o.ProductAmount, OrderAmount: o.OrderAmount, OrderStatus: status, InterceptOrderReasons: []any{}}
 	if status == StatusUnpaid {

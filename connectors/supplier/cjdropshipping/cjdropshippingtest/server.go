@@ -12,12 +12,11 @@
 package cjdropshippingtest
 
 import (
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dropsync/dropsync/connectors/supplier/supplierfake"
 )
 
 // Prefix is the path of CJ's API below its host; the fake's base URL is URL()+Prefix.
@@ -33,8 +32,6 @@ const (
 	StatusDelivered = "DELIVERED"
 	StatusCancelled = "CANCELLED"
 )
-
-const maxRequests = 10000
 
 // Options configure a fake CJ account.
 type Options struct {
@@ -141,27 +138,16 @@ type PlaceProduct struct {
 	Quantity int    `json:"quantity"`
 }
 
-// Request is one request the fake received, as it arrived.
-type Request struct {
-	Method   string
-	Path     string // below Prefix
-	RawQuery string
-	Header   http.Header
-	Body     []byte
-}
+// Request is one request the fake received, as it arrived, its Path below Prefix.
+type Request = supplierfake.Request
 
 // Delivery is a webhook delivery as dropsync's receiver gets it.
-type Delivery struct {
-	Header http.Header
-	Query  url.Values
-	Body   []byte
-}
+type Delivery = supplierfake.Delivery
 
 // Server is a running fake CJ. Its methods are safe for concurrent use.
 type Server struct {
 	opts Options
-	srv  *httptest.Server
-	hook *http.Client
+	srv  *supplierfake.Server
 
 	mu        sync.Mutex
 	variants  map[string]*Variant
@@ -177,20 +163,8 @@ type Server struct {
 	asked     int
 	refreshed int
 	refuseRef bool
-	requests  []Request
-	placed    int
-	created   int
-	delay     time.Duration
 	lastCall  time.Time // real clock, for MinInterval
 	limited   int
-	// Faults for createOrderV2.
-	failNext       int
-	failStatus     int
-	acceptThenFail int
-
-	stop      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
 }
 
 // NewServer starts a fake CJ on a local port. Close it when done.
@@ -210,14 +184,9 @@ func NewServer(opts Options) *Server {
 	if opts.TokenGap <= 0 {
 		opts.TokenGap = 5 * time.Minute
 	}
-	countries := make([]string, len(opts.Countries))
-	for i, c := range opts.Countries {
-		countries[i] = strings.ToUpper(strings.TrimSpace(c))
-	}
-	opts.Countries = countries
+	opts.Countries = supplierfake.CountryCodes(opts.Countries)
 	s := &Server{
 		opts:     opts,
-		hook:     &http.Client{Timeout: 10 * time.Second},
 		variants: map[string]*Variant{},
 		orders:   map[string]*Order{},
 		byNum:    map[string]*Order{},
@@ -225,8 +194,6 @@ func NewServer(opts Options) *Server {
 		seq:      2507110000180000,
 		access:   map[string]time.Time{},
 		refresh:  map[string]time.Time{},
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
 	}
 	for _, v := range opts.Variants {
 		if v.Warehouse == "" {
@@ -234,29 +201,23 @@ func NewServer(opts Options) *Server {
 		}
 		s.variants[v.VID] = &v // a copy: stock changes must not reach the caller's slice
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.srv = supplierfake.NewServer(Prefix, s.serve)
 	if opts.AutoShip != nil {
-		go s.autoShip(*opts.AutoShip)
-	} else {
-		close(s.done)
+		a := *opts.AutoShip
+		supplierfake.AutoShip(s.srv, a.After, func() []string { return s.due(a) },
+			func(num string) { _ = s.Ship(num) })
 	}
 	return s
 }
 
 // URL is the fake's scheme://host:port; its base URL is URL()+Prefix.
-func (s *Server) URL() string { return s.srv.URL }
+func (s *Server) URL() string { return s.srv.URL() }
 
 // BaseURL is the fake's base URL, in place of https://developers.cjdropshipping.com/api2.0/v1.
-func (s *Server) BaseURL() string { return s.srv.URL + Prefix }
+func (s *Server) BaseURL() string { return s.srv.URL() + Prefix }
 
 // Close stops the AutoShip loop and the server.
-func (s *Server) Close() {
-	s.closeOnce.Do(func() {
-		close(s.stop)
-		<-s.done
-		s.srv.Close()
-	})
-}
+func (s *Server) Close() { s.srv.Close() }
 
 // Order returns a copy of the order with the order number.
 func (s *Server) Order(orderNumber string) (Order, bool) {
@@ -271,33 +232,13 @@ func (s *Server) Order(orderNumber string) (Order, bool) {
 
 // Requests returns the requests received with the method and path (below Prefix); ""
 // matches any.
-func (s *Server) Requests(method, path string) []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Request
-	for _, r := range s.requests {
-		if (method == "" || r.Method == method) && (path == "" || r.Path == path) {
-			r.Header = r.Header.Clone()
-			r.Body = append([]byte(nil), r.Body...)
-			out = append(out, r)
-		}
-	}
-	return out
-}
+func (s *Server) Requests(method, path string) []Request { return s.srv.Requests(method, path) }
 
 // PlaceCount is the number of createOrderV2 calls received, faults and repeats included.
-func (s *Server) PlaceCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.placed
-}
+func (s *Server) PlaceCount() int { return s.srv.PlaceCount() }
 
 // Created is the number of distinct orders created.
-func (s *Server) Created() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.created
-}
+func (s *Server) Created() int { return s.srv.Created() }
 
 // TokenRequests is the number of tokens issued for the API key (getAccessToken).
 func (s *Server) TokenRequests() int {
@@ -336,19 +277,11 @@ func (s *Server) RefuseRefresh(on bool) {
 
 // FailNext makes the next n createOrderV2 fail without doing anything: 429 as CJ's
 // "Too much request" (code 1600200), others as the HTTP status with "System busy".
-func (s *Server) FailNext(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext, s.failStatus = n, status
-}
+func (s *Server) FailNext(n, status int) { s.srv.FailNext(n, status) }
 
 // AcceptThenFail makes the next n createOrderV2 that succeed answer 500 after creating the
 // order: the reply is lost after CJ accepted.
-func (s *Server) AcceptThenFail(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.acceptThenFail = n
-}
+func (s *Server) AcceptThenFail(n int) { s.srv.AcceptThenFail(n) }
 
 // SetStock sets the stock of the variant a supplier_sku names (its vid, or "sku:" and its SKU).
 func (s *Server) SetStock(sku string, n int) {
@@ -360,11 +293,7 @@ func (s *Server) SetStock(sku string, n int) {
 }
 
 // SetDelay makes every request wait d before it is handled (0 = none).
-func (s *Server) SetDelay(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.delay = d
-}
+func (s *Server) SetDelay(d time.Duration) { s.srv.SetDelay(d) }
 
 // OpenID is the account's openId as CJ writes it in tokens and signatures.
 func (s *Server) OpenID() string { return formatInt(s.opts.OpenID) }
@@ -388,12 +317,4 @@ func (o *Order) clone() Order {
 	c.ProductList = append([]OrderProduct(nil), o.ProductList...)
 	c.Placed.Products = append([]PlaceProduct(nil), o.Placed.Products...)
 	return c
-}
-
-func (s *Server) record(r *http.Request, body []byte) {
-	s.requests = append(s.requests, Request{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, Prefix),
-		RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: body})
-	if len(s.requests) >= 2*maxRequests {
-		s.requests = append([]Request(nil), s.requests[len(s.requests)-maxRequests:]...)
-	}
 }

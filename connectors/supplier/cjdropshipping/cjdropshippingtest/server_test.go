@@ -1,34 +1,17 @@
 package cjdropshippingtest
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/dropsync/dropsync/connectors/supplier/suppliertest"
 )
 
 var t0 = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func newServer(t *testing.T, opts Options) *Server {
 	t.Helper()
@@ -50,26 +33,16 @@ type testEnvelope struct {
 	Data    json.RawMessage `json:"data"`
 }
 
+// call sends one request, with the access token unless it is "", and decodes CJ's
+// envelope.
 func call(t *testing.T, s *Server, method, path, token string, body any) testEnvelope {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, s.BaseURL()+path, rd)
+	h := http.Header{}
 	if token != "" {
-		req.Header.Set("CJ-Access-Token", token)
+		h.Set("CJ-Access-Token", token)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var env testEnvelope
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
-		t.Fatalf("%s %s: reply is not JSON: %v", method, path, err)
-	}
+	suppliertest.Call(t, method, s.BaseURL()+path, h, body, &env)
 	return env
 }
 
@@ -80,7 +53,7 @@ type tokens struct {
 }
 
 func TestTokens(t *testing.T) {
-	clk := &clock{t: t0}
+	clk := suppliertest.NewClock(t0)
 	s := newServer(t, Options{Now: clk.Now, TokenTTL: time.Hour})
 	if env := call(t, s, http.MethodPost, "/authentication/getAccessToken", "", map[string]string{"apiKey": "wrong"}); env.Code != codeWrongKey {
 		t.Errorf("wrong key: got %+v", env)

@@ -2,13 +2,11 @@ package cjdropshippingtest
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -102,54 +100,15 @@ func (s *Server) deliver(body []byte) error {
 	if s.opts.WebhookURL == "" {
 		return nil
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-s.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.opts.WebhookURL, bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, s.opts.WebhookURL, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header = s.signed(body)
-	resp, err := s.hook.Do(req)
-	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("webhook answered %d", resp.StatusCode)
-	}
-	return nil
+	return s.srv.PostWebhook(req)
 }
 
-// autoShip ships every paid order After it was placed, until Close.
-func (s *Server) autoShip(a AutoShip) {
-	defer close(s.done)
-	t := time.NewTicker(min(max(a.After/4, 5*time.Millisecond), 200*time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-		}
-		for _, num := range s.due(a) {
-			select {
-			case <-s.stop:
-				return
-			default:
-			}
-			_ = s.Ship(num)
-		}
-	}
-}
-
+// due lists the orders AutoShip ships now: every paid order placed After ago.
 func (s *Server) due(a AutoShip) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

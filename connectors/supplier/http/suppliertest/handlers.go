@@ -1,23 +1,19 @@
 package suppliertest
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/dropsync/dropsync/connectors/supplier/supplierfake"
 )
 
-const (
-	maxBody          = 1 << 20
-	maxInventorySKUs = 100
-)
+const maxInventorySKUs = 100
 
 var decimalString = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 
@@ -48,44 +44,22 @@ func rejection(code, sku, format string, args ...any) reply {
 		body: errorBody{Error: errorDetail{Code: code, Message: fmt.Sprintf(format, args...), SKU: sku}}}
 }
 
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	s.mu.Lock()
-	s.record(r, body)
-	delay := s.delay
-	s.mu.Unlock()
-	if err != nil {
-		return // the client went away
-	}
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		case <-s.stop:
-			t.Stop()
-			return
-		}
-	}
-	write(w, s.route(r, body))
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) {
+	rep := s.route(r, body)
+	supplierfake.WriteJSON(w, rep.status, rep.header, rep.body, []byte(`{"error":{"code":"internal","message":"encode"}}`))
 }
 
 func (s *Server) route(r *http.Request, body []byte) reply {
 	if r.URL.Path == "/orders" && r.Method == http.MethodPost {
-		// Counted before anything can fail, so a test sees every attempt.
-		s.mu.Lock()
-		s.placed++
-		s.mu.Unlock()
+		s.srv.CountPlace()
 	}
-	if !s.authorized(r) {
+	if !supplierfake.BearerAuthorized(r, s.opts.Token) {
 		return errorReply(http.StatusUnauthorized, "unauthorized", "missing or wrong bearer token")
 	}
-	if len(body) > maxBody {
-		return errorReply(http.StatusRequestEntityTooLarge, "too_large", "body over %d bytes", maxBody)
+	if len(body) > supplierfake.MaxBody {
+		return errorReply(http.StatusRequestEntityTooLarge, "too_large", "body over %d bytes", supplierfake.MaxBody)
 	}
-	seg, ok := segments(r.URL)
+	seg, ok := supplierfake.Segments(r.URL)
 	if !ok {
 		return errorReply(http.StatusNotFound, "not_found", "no such resource")
 	}
@@ -114,60 +88,24 @@ func (s *Server) route(r *http.Request, body []byte) reply {
 	return errorReply(http.StatusNotFound, "not_found", "no such resource")
 }
 
-func (s *Server) authorized(r *http.Request) bool {
-	if s.opts.Token == "" {
-		return true
-	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) == 1
-}
-
-// segments splits the escaped path, so an id holding an escaped "/" stays one segment.
-func segments(u *url.URL) ([]string, bool) {
-	parts := strings.Split(strings.Trim(u.EscapedPath(), "/"), "/")
-	for i, p := range parts {
-		v, err := url.PathUnescape(p)
-		if err != nil {
-			return nil, false
-		}
-		parts[i] = v
-	}
-	return parts, true
-}
-
 func notAllowed(method string) reply {
 	r := errorReply(http.StatusMethodNotAllowed, "method_not_allowed", "use %s", method)
 	r.header = http.Header{"Allow": {method}}
 	return r
 }
 
-func write(w http.ResponseWriter, r reply) {
-	data, err := json.Marshal(r.body)
-	if err != nil {
-		r.status, data = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"encode"}}`)
-	}
-	for k, v := range r.header {
-		w.Header()[k] = v
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(r.status)
-	_, _ = w.Write(data)
-}
-
 func (s *Server) place(r *http.Request, body []byte) reply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failNext > 0 {
-		s.failNext--
-		rep := errorReply(s.failStatus, faultCode(s.failStatus), "injected failure")
-		if s.failStatus == http.StatusTooManyRequests {
+	if status, fail := s.srv.TakeFailure(); fail {
+		rep := errorReply(status, faultCode(status), "injected failure")
+		if status == http.StatusTooManyRequests {
 			rep.header = http.Header{"Retry-After": {"1"}}
 		}
 		return rep
 	}
 	rep := s.placeLocked(r, body)
-	if rep.status >= 200 && rep.status < 300 && s.acceptThenFail > 0 {
-		s.acceptThenFail--
+	if rep.status >= 200 && rep.status < 300 && s.srv.TakeLostReply() {
 		return errorReply(http.StatusInternalServerError, "internal", "injected failure after accepting the order")
 	}
 	return rep
@@ -244,7 +182,7 @@ func (s *Server) placeLocked(r *http.Request, body []byte) reply {
 	s.orders[o.ExternalID] = o
 	s.byID[o.ID] = o
 	s.list = append(s.list, o)
-	s.created++
+	s.srv.CountCreated()
 	return reply{status: http.StatusCreated, body: o.clone()}
 }
 

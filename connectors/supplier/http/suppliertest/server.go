@@ -6,11 +6,10 @@
 package suppliertest
 
 import (
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/dropsync/dropsync/connectors/supplier/supplierfake"
 )
 
 // Order statuses of supplier-http-v1.
@@ -22,10 +21,6 @@ const (
 	StatusCancelled        = "cancelled"
 	StatusFailed           = "failed"
 )
-
-// maxRequests bounds the recorded requests, so a long demo or benchmark does not grow
-// without end; the oldest are dropped first.
-const maxRequests = 10000
 
 // Options configure a fake supplier.
 type Options struct {
@@ -137,39 +132,20 @@ type PackingSlip struct {
 }
 
 // Request is one request the fake received, as it arrived: for assertions and golden files.
-type Request struct {
-	Method   string
-	Path     string
-	RawQuery string
-	Header   http.Header
-	Body     []byte
-}
+type Request = supplierfake.Request
 
 // Server is a running fake supplier. Its methods are safe for concurrent use.
 type Server struct {
 	opts Options
-	srv  *httptest.Server
-	hook *http.Client
+	srv  *supplierfake.Server
 
-	mu       sync.Mutex
-	catalog  map[string]Item
-	orders   map[string]*Order // by external id
-	byID     map[string]*Order // by the fake's id
-	list     []*Order          // in creation order
-	seq      int
-	shipSeq  int
-	requests []Request
-	placed   int // POST /orders calls
-	created  int // distinct orders created
-	delay    time.Duration
-	// Faults for POST /orders.
-	failNext       int
-	failStatus     int
-	acceptThenFail int
-
-	stop      chan struct{}
-	done      chan struct{} // closed when the AutoShip loop has returned
-	closeOnce sync.Once
+	mu      sync.Mutex
+	catalog map[string]Item
+	orders  map[string]*Order // by external id
+	byID    map[string]*Order // by the fake's id
+	list    []*Order          // in creation order
+	seq     int
+	shipSeq int
 }
 
 // NewServer starts a fake supplier on a local port. Close it when done.
@@ -180,45 +156,33 @@ func NewServer(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	countries := make([]string, len(opts.Countries))
-	for i, c := range opts.Countries {
-		countries[i] = strings.ToUpper(strings.TrimSpace(c))
-	}
-	opts.Countries = countries
+	opts.Countries = supplierfake.CountryCodes(opts.Countries)
 	s := &Server{
 		opts:    opts,
-		hook:    &http.Client{Timeout: 10 * time.Second},
 		catalog: make(map[string]Item, len(opts.Catalog)),
 		orders:  map[string]*Order{},
 		byID:    map[string]*Order{},
 		seq:     1000,
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
 	}
 	// A copy: stock changes must not reach the caller's map.
 	for sku, it := range opts.Catalog {
 		s.catalog[sku] = it
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.srv = supplierfake.NewServer("", s.serve)
 	if opts.AutoShip != nil {
-		go s.autoShip(*opts.AutoShip)
-	} else {
-		close(s.done)
+		a := *opts.AutoShip
+		// Delivery errors are dropped: dropsync's tracking poll is there for lost events.
+		supplierfake.AutoShip(s.srv, a.After, func() []dueShipment { return s.due(a) },
+			func(d dueShipment) { _ = s.Ship(d.externalID, d.parcels...) })
 	}
 	return s
 }
 
 // URL is the fake's base_url.
-func (s *Server) URL() string { return s.srv.URL }
+func (s *Server) URL() string { return s.srv.URL() }
 
 // Close stops the AutoShip loop and the server. Requests held by SetDelay end at once.
-func (s *Server) Close() {
-	s.closeOnce.Do(func() {
-		close(s.stop)
-		<-s.done
-		s.srv.Close()
-	})
-}
+func (s *Server) Close() { s.srv.Close() }
 
 // Order returns a copy of the order with the external id.
 func (s *Server) Order(externalID string) (Order, bool) {
@@ -243,50 +207,22 @@ func (s *Server) Orders() []Order {
 }
 
 // Requests returns the requests received with the method and path; "" matches any.
-func (s *Server) Requests(method, path string) []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Request
-	for _, r := range s.requests {
-		if (method == "" || r.Method == method) && (path == "" || r.Path == path) {
-			r.Header = r.Header.Clone()
-			r.Body = append([]byte(nil), r.Body...)
-			out = append(out, r)
-		}
-	}
-	return out
-}
+func (s *Server) Requests(method, path string) []Request { return s.srv.Requests(method, path) }
 
 // PlaceCount is the number of POST /orders calls received, faults and repeats included.
-func (s *Server) PlaceCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.placed
-}
+func (s *Server) PlaceCount() int { return s.srv.PlaceCount() }
 
 // Created is the number of distinct orders created.
-func (s *Server) Created() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.created
-}
+func (s *Server) Created() int { return s.srv.Created() }
 
 // FailNext makes the next n POST /orders answer status without doing anything; a 429 carries
 // Retry-After: 1.
-func (s *Server) FailNext(n int, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext, s.failStatus = n, status
-}
+func (s *Server) FailNext(n int, status int) { s.srv.FailNext(n, status) }
 
 // AcceptThenFail makes the next n POST /orders that succeed answer 500 instead, after the
 // order is created (or found): the reply is lost after the supplier accepted, and a retry
 // with the same external_id must get the order.
-func (s *Server) AcceptThenFail(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.acceptThenFail = n
-}
+func (s *Server) AcceptThenFail(n int) { s.srv.AcceptThenFail(n) }
 
 // SetStock sets the SKU's available stock; an unknown SKU joins the catalog without a cost.
 func (s *Server) SetStock(sku string, n int) {
@@ -299,11 +235,7 @@ func (s *Server) SetStock(sku string, n int) {
 
 // SetDelay makes every request wait d before it is handled (0 = none), like a slow supplier.
 // A client that gives up ends the wait.
-func (s *Server) SetDelay(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.delay = d
-}
+func (s *Server) SetDelay(d time.Duration) { s.srv.SetDelay(d) }
 
 func (s *Server) now() time.Time { return s.opts.Now().UTC() }
 
@@ -316,18 +248,4 @@ func (o *Order) clone() Order {
 	}
 	c.Placed.Items = append([]OrderItem(nil), o.Placed.Items...)
 	return c
-}
-
-func (s *Server) record(r *http.Request, body []byte) {
-	s.requests = append(s.requests, Request{
-		Method:   r.Method,
-		Path:     r.URL.Path,
-		RawQuery: r.URL.RawQuery,
-		Header:   r.Header.Clone(),
-		Body:     body,
-	})
-	// Trimming at twice the bound keeps recording amortised O(1).
-	if len(s.requests) >= 2*maxRequests {
-		s.requests = append([]Request(nil), s.requests[len(s.requests)-maxRequests:]...)
-	}
 }

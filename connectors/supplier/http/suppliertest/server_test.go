@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	shared "github.com/dropsync/dropsync/connectors/supplier/suppliertest"
 )
 
 const token = "acme-token"
@@ -44,25 +46,13 @@ func placeBody(ext string) string {
 // call sends a request as dropsync would and returns the status and the decoded body.
 func call(t *testing.T, s *Server, method, path, key, body string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	h := http.Header{"Authorization": {"Bearer " + token}}
 	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
+		h.Set("Idempotency-Key", key)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var out map[string]any
-	data, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(data, &out); err != nil {
-		t.Fatalf("%s %s: reply is not JSON: %v: %s", method, path, err, data)
-	}
-	return resp.StatusCode, out
+	status, _ := shared.Call(t, method, s.URL()+path, h, []byte(body), &out)
+	return status, out
 }
 
 func errCode(body map[string]any) string {

@@ -2,13 +2,11 @@ package suppliertest
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -199,57 +197,21 @@ func (s *Server) deliver(o Order) error {
 	if err != nil {
 		return fmt.Errorf("event for %s: %w", o.ExternalID, err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		// Close ends a delivery still waiting on a slow receiver.
-		select {
-		case <-s.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.opts.WebhookURL, bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, s.opts.WebhookURL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("event for %s: %w", o.ExternalID, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "dropsync-suppliertest")
 	req.Header.Set("X-Dropsync-Signature", Sign(s.opts.WebhookSecret, body))
-	resp, err := s.hook.Do(req)
+	status, err := s.srv.Deliver(req)
 	if err != nil {
 		return fmt.Errorf("event for %s: %w", o.ExternalID, err)
 	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
-	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
-		return fmt.Errorf("event for %s: webhook answered %d", o.ExternalID, resp.StatusCode)
+	if status < 200 || status >= 300 {
+		return fmt.Errorf("event for %s: webhook answered %d", o.ExternalID, status)
 	}
 	return nil
-}
-
-// autoShip ships every order that has waited After since it was accepted, until Close.
-// Delivery errors are dropped: dropsync's tracking poll is there for lost events.
-func (s *Server) autoShip(a AutoShip) {
-	defer close(s.done)
-	interval := min(max(a.After/4, 5*time.Millisecond), 200*time.Millisecond)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-		}
-		for _, ship := range s.due(a) {
-			select {
-			case <-s.stop:
-				return
-			default:
-			}
-			_ = s.Ship(ship.externalID, ship.parcels...)
-		}
-	}
 }
 
 type dueShipment struct {
@@ -257,8 +219,9 @@ type dueShipment struct {
 	parcels    []Parcel
 }
 
-// due lists the parcels to send now. Split parcels go one Ship call each, so that every
-// parcel gets its own event, as when a real supplier sends them on different days.
+// due lists the parcels AutoShip sends now, of every order that has waited After since it
+// was accepted. Split parcels go one Ship call each, so that every parcel gets its own
+// event, as when a real supplier sends them on different days.
 func (s *Server) due(a AutoShip) []dueShipment {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,21 +1,18 @@
 package printfultest
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
-)
 
-const maxBody = 1 << 20
+	"github.com/dropsync/dropsync/connectors/supplier/supplierfake"
+)
 
 // reply is an answer worked out under the lock and written after it.
 type reply struct {
@@ -46,39 +43,18 @@ func fail(status int, format string, args ...any) reply {
 	return reply{status: status, body: envelope{Code: status, Result: msg, Error: &apiErr{Reason: reason, Message: msg}}}
 }
 
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	s.mu.Lock()
-	s.record(r, body)
-	delay := s.delay
-	s.mu.Unlock()
-	if err != nil {
-		return
-	}
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		case <-s.stop:
-			t.Stop()
-			return
-		}
-	}
-	write(w, s.route(r, body))
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) {
+	rep := s.route(r, body)
+	supplierfake.WriteJSON(w, rep.status, rep.header, rep.body, []byte(`{"code":500,"result":"encode"}`))
 }
 
 func (s *Server) route(r *http.Request, body []byte) reply {
-	seg, good := segments(r.URL)
+	seg, good := supplierfake.Segments(r.URL)
 	isPlace := good && len(seg) == 1 && seg[0] == "orders" && r.Method == http.MethodPost
 	if isPlace {
-		s.mu.Lock()
-		s.placed++ // counted before anything can fail, so a test sees every attempt
-		s.mu.Unlock()
+		s.srv.CountPlace()
 	}
-	if !s.authorized(r) {
+	if !supplierfake.BearerAuthorized(r, s.opts.Token) {
 		return fail(http.StatusUnauthorized, "Malformed or invalid access token")
 	}
 	if s.opts.StoreID != "" && r.Header.Get("X-PF-Store-Id") != s.opts.StoreID {
@@ -111,14 +87,6 @@ func (s *Server) handle(r *http.Request, body []byte, seg []string, good, isPlac
 		return s.catalogVariant(seg[2])
 	}
 	return fail(http.StatusNotFound, "Not Found")
-}
-
-func (s *Server) authorized(r *http.Request) bool {
-	if s.opts.Token == "" {
-		return true
-	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) == 1
 }
 
 // limit counts the call against the minute's budget and refuses it when spent.
@@ -160,47 +128,19 @@ func (s *Server) limitHeaders(h http.Header) http.Header {
 	return h
 }
 
-// segments splits the escaped path, so an id holding an escaped "/" stays one segment.
-func segments(u *url.URL) ([]string, bool) {
-	parts := strings.Split(strings.Trim(u.EscapedPath(), "/"), "/")
-	for i, p := range parts {
-		v, err := url.PathUnescape(p)
-		if err != nil {
-			return nil, false
-		}
-		parts[i] = v
-	}
-	return parts, true
-}
-
-func write(w http.ResponseWriter, r reply) {
-	data, err := json.Marshal(r.body)
-	if err != nil {
-		r.status, data = http.StatusInternalServerError, []byte(`{"code":500,"result":"encode"}`)
-	}
-	for k, v := range r.header {
-		w.Header()[k] = v
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(r.status)
-	_, _ = w.Write(data)
-}
-
 func (s *Server) place(r *http.Request, body []byte) reply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failNext > 0 {
-		s.failNext--
-		if s.failStatus == http.StatusTooManyRequests {
+	if status, failed := s.srv.TakeFailure(); failed {
+		if status == http.StatusTooManyRequests {
 			rep := fail(http.StatusTooManyRequests, "Too Many Requests. Please try again after 60 seconds.")
 			rep.header = http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {"60"}}
 			return rep
 		}
-		return fail(s.failStatus, "Injected failure")
+		return fail(status, "Injected failure")
 	}
 	rep := s.placeLocked(r, body)
-	if rep.status == http.StatusOK && s.acceptThenFail > 0 {
-		s.acceptThenFail--
+	if rep.status == http.StatusOK && s.srv.TakeLostReply() {
 		return fail(http.StatusInternalServerError, "Internal Server Error")
 	}
 	return rep
@@ -298,7 +238,7 @@ func (s *Server) placeLocked(r *http.Request, body []byte) reply {
 	}
 	s.list = append(s.list, o)
 	s.placedAt[o.ID] = now
-	s.created++
+	s.srv.CountCreated()
 	return ok(o.clone())
 }
 

@@ -10,13 +10,12 @@
 package printfultest
 
 import (
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dropsync/dropsync/connectors/supplier/supplierfake"
 )
 
 // Printful order statuses.
@@ -33,8 +32,6 @@ const (
 
 // RateLimitWindow is Printful's rate-limit window.
 const RateLimitWindow = time.Minute
-
-const maxRequests = 10000
 
 // Options configure a fake Printful.
 type Options struct {
@@ -183,26 +180,15 @@ type ItemQty struct {
 }
 
 // Request is one request the fake received, as it arrived.
-type Request struct {
-	Method   string
-	Path     string
-	RawQuery string
-	Header   http.Header
-	Body     []byte
-}
+type Request = supplierfake.Request
 
 // Delivery is a webhook delivery as dropsync's receiver gets it.
-type Delivery struct {
-	Header http.Header
-	Query  url.Values
-	Body   []byte
-}
+type Delivery = supplierfake.Delivery
 
 // Server is a running fake Printful. Its methods are safe for concurrent use.
 type Server struct {
 	opts Options
-	srv  *httptest.Server
-	hook *http.Client
+	srv  *supplierfake.Server
 
 	mu       sync.Mutex
 	variants map[int64]*Variant
@@ -213,21 +199,9 @@ type Server struct {
 	seq      int64
 	itemSeq  int64
 	shipSeq  int64
-	requests []Request
-	placed   int
-	created  int
-	delay    time.Duration
 	// Rate limit window.
 	windowStart time.Time
 	windowCalls int
-	// Faults for POST /orders.
-	failNext       int
-	failStatus     int
-	acceptThenFail int
-
-	stop      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
 }
 
 // NewServer starts a fake Printful on a local port. Close it when done.
@@ -235,14 +209,9 @@ func NewServer(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	countries := make([]string, len(opts.Countries))
-	for i, c := range opts.Countries {
-		countries[i] = strings.ToUpper(strings.TrimSpace(c))
-	}
-	opts.Countries = countries
+	opts.Countries = supplierfake.CountryCodes(opts.Countries)
 	s := &Server{
 		opts:     opts,
-		hook:     &http.Client{Timeout: 10 * time.Second},
 		variants: map[int64]*Variant{},
 		orders:   map[int64]*Order{},
 		byExt:    map[string]*Order{},
@@ -250,32 +219,25 @@ func NewServer(opts Options) *Server {
 		seq:      121000000,
 		itemSeq:  9000000,
 		shipSeq:  28000000,
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
 	}
 	for _, v := range opts.Variants {
 		s.variants[v.SyncVariantID] = &v // a copy: stock changes must not reach the caller's slice
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.srv = supplierfake.NewServer("", s.serve)
 	if opts.AutoShip != nil {
-		go s.autoShip(*opts.AutoShip)
-	} else {
-		close(s.done)
+		a := *opts.AutoShip
+		// Delivery errors are dropped: dropsync's tracking poll is there for lost events.
+		supplierfake.AutoShip(s.srv, a.After, func() []string { return s.due(a) },
+			func(ext string) { _ = s.Ship(ext) })
 	}
 	return s
 }
 
 // URL is the fake's base URL (in place of https://api.printful.com).
-func (s *Server) URL() string { return s.srv.URL }
+func (s *Server) URL() string { return s.srv.URL() }
 
 // Close stops the AutoShip loop and the server.
-func (s *Server) Close() {
-	s.closeOnce.Do(func() {
-		close(s.stop)
-		<-s.done
-		s.srv.Close()
-	})
-}
+func (s *Server) Close() { s.srv.Close() }
 
 // Order returns a copy of the order with the external id.
 func (s *Server) Order(externalID string) (Order, bool) {
@@ -300,49 +262,21 @@ func (s *Server) Orders() []Order {
 }
 
 // Requests returns the requests received with the method and path; "" matches any.
-func (s *Server) Requests(method, path string) []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Request
-	for _, r := range s.requests {
-		if (method == "" || r.Method == method) && (path == "" || r.Path == path) {
-			r.Header = r.Header.Clone()
-			r.Body = append([]byte(nil), r.Body...)
-			out = append(out, r)
-		}
-	}
-	return out
-}
+func (s *Server) Requests(method, path string) []Request { return s.srv.Requests(method, path) }
 
 // PlaceCount is the number of POST /orders received, faults and repeats included.
-func (s *Server) PlaceCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.placed
-}
+func (s *Server) PlaceCount() int { return s.srv.PlaceCount() }
 
 // Created is the number of distinct orders created.
-func (s *Server) Created() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.created
-}
+func (s *Server) Created() int { return s.srv.Created() }
 
 // FailNext makes the next n POST /orders answer the status without doing anything: 429 as
 // Printful's rate limit (X-Ratelimit-Reset: 60), others as Printful's error envelope.
-func (s *Server) FailNext(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext, s.failStatus = n, status
-}
+func (s *Server) FailNext(n, status int) { s.srv.FailNext(n, status) }
 
 // AcceptThenFail makes the next n POST /orders that succeed answer 500 after creating the
 // order: the reply is lost after Printful accepted.
-func (s *Server) AcceptThenFail(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.acceptThenFail = n
-}
+func (s *Server) AcceptThenFail(n int) { s.srv.AcceptThenFail(n) }
 
 // SetStock makes the variant the SKU names ("<sync id>", "sync:<id>" or "@<external id>")
 // available (n > 0) or out of stock (n == 0): Printful knows no counts.
@@ -356,11 +290,7 @@ func (s *Server) SetStock(sku string, n int) {
 
 // SetDelay makes every request wait d before it is handled (0 = none). A client that gives
 // up ends the wait.
-func (s *Server) SetDelay(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.delay = d
-}
+func (s *Server) SetDelay(d time.Duration) { s.srv.SetDelay(d) }
 
 func (s *Server) now() time.Time { return s.opts.Now().UTC() }
 
@@ -398,12 +328,4 @@ func (o *Order) clone() Order {
 		c.PackingSlip = &ps
 	}
 	return c
-}
-
-func (s *Server) record(r *http.Request, body []byte) {
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
-		Header: r.Header.Clone(), Body: body})
-	if len(s.requests) >= 2*maxRequests {
-		s.requests = append([]Request(nil), s.requests[len(s.requests)-maxRequests:]...)
-	}
 }

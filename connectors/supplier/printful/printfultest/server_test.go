@@ -7,24 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/dropsync/dropsync/connectors/supplier/suppliertest"
 )
 
 var t0 = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func newServer(t *testing.T, opts Options) *Server {
 	t.Helper()
@@ -42,23 +31,9 @@ func newServer(t *testing.T, opts Options) *Server {
 // call sends one request and decodes Printful's envelope.
 func call(t *testing.T, s *Server, method, path string, body any) (int, http.Header, map[string]any) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, s.URL()+path, rd)
-	req.Header.Set("Authorization", "Bearer tok")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var env map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
-		t.Fatalf("%s %s: reply is not JSON: %v", method, path, err)
-	}
-	return resp.StatusCode, resp.Header, env
+	status, h := suppliertest.Call(t, method, s.URL()+path, http.Header{"Authorization": {"Bearer tok"}}, body, &env)
+	return status, h, env
 }
 
 func placeBody(ext string) map[string]any {
@@ -99,7 +74,7 @@ func TestOrdersByExternalID(t *testing.T) {
 }
 
 func TestRateLimitHeaders(t *testing.T) {
-	clk := &clock{t: t0}
+	clk := suppliertest.NewClock(t0)
 	s := newServer(t, Options{RateLimit: 2, Now: clk.Now})
 	_, h, _ := call(t, s, http.MethodGet, "/store/variants/11", nil)
 	if h.Get("X-Ratelimit-Limit") != "2" || h.Get("X-Ratelimit-Remaining") != "1" || h.Get("X-Ratelimit-Reset") != "60" {

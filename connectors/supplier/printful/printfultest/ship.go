@@ -2,10 +2,8 @@ package printfultest
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -200,56 +198,16 @@ func (s *Server) deliver(body []byte) error {
 	q := u.Query()
 	q.Set("token", s.opts.WebhookSecret)
 	u.RawQuery = q.Encode()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-s.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Printful")
-	resp, err := s.hook.Do(req)
-	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("webhook answered %d", resp.StatusCode)
-	}
-	return nil
+	return s.srv.PostWebhook(req)
 }
 
-// autoShip ships every confirmed order After it was placed, until Close. Delivery errors
-// are dropped: dropsync's tracking poll is there for lost events.
-func (s *Server) autoShip(a AutoShip) {
-	defer close(s.done)
-	t := time.NewTicker(min(max(a.After/4, 5*time.Millisecond), 200*time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-		}
-		for _, ext := range s.due(a) {
-			select {
-			case <-s.stop:
-				return
-			default:
-			}
-			_ = s.Ship(ext)
-		}
-	}
-}
-
+// due lists the orders AutoShip ships now: every confirmed order placed After ago.
 func (s *Server) due(a AutoShip) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
