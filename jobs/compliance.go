@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/dropsync/dropsync/internal/dropsync"
+	"github.com/dropsync/dropsync/internal/invoice"
 	"github.com/dropsync/dropsync/internal/redisstore"
 )
 
@@ -16,6 +18,11 @@ type ComplianceStore interface {
 	DeleteShopData(ctx context.Context, shop string) (int, error)
 	SaveExport(ctx context.Context, e redisstore.DataExport) error
 	DeleteCustomerExports(ctx context.Context, shop string, customerID int64) error
+	// AddCustomerInvoice, CustomerInvoices and ForgetCustomerInvoices keep which invoices a
+	// customer received, which outlives the orders (retention deletes those).
+	AddCustomerInvoice(ctx context.Context, shop string, customerID int64, number string) error
+	CustomerInvoices(ctx context.Context, shop string, customerID int64) ([]string, error)
+	ForgetCustomerInvoices(ctx context.Context, shop string, customerID int64) error
 }
 
 // TaskPurger removes queued and retained tasks holding an order's personal data; it
@@ -62,6 +69,10 @@ func (p *Pipeline) handleCompliance(ctx context.Context, ev dropsync.StorefrontE
 			}
 		}
 		if req.CustomerID != 0 {
+			// Invoices of orders retention already deleted are found through the customer.
+			if err := p.redactCustomerInvoices(ctx, ev.Shop, req.CustomerID); err != nil {
+				return err
+			}
 			if err := p.compliance.DeleteCustomerExports(ctx, ev.Shop, req.CustomerID); err != nil {
 				return err
 			}
@@ -80,12 +91,16 @@ func (p *Pipeline) handleCompliance(ctx context.Context, ev dropsync.StorefrontE
 			return err
 		}
 		if p.invoices != nil {
-			ids, err := p.compliance.ShopOrderIDs(ctx, ev.Shop)
+			// Every invoice of the shop, those of orders retention deleted included.
+			invs, err := p.invoices.Invoices(ctx, time.Time{}, p.now())
 			if err != nil {
 				return err
 			}
-			for _, id := range ids {
-				if err := p.invoices.RedactInvoiceBuyer(ctx, ev.Shop, id); err != nil {
+			for _, inv := range invs {
+				if inv.Shop != ev.Shop || inv.Kind == invoice.KindCreditNote {
+					continue
+				}
+				if err := p.invoices.RedactInvoiceBuyer(ctx, ev.Shop, inv.OrderID); err != nil {
 					return err
 				}
 			}
@@ -125,6 +140,17 @@ func (p *Pipeline) handleCompliance(ctx context.Context, ev dropsync.StorefrontE
 				exp.Invoices = append(exp.Invoices, o.InvoiceNumber)
 			}
 		}
+		if req.CustomerID != 0 {
+			nums, err := p.compliance.CustomerInvoices(ctx, ev.Shop, req.CustomerID)
+			if err != nil {
+				return err
+			}
+			for _, n := range nums {
+				if !slices.Contains(exp.Invoices, n) {
+					exp.Invoices = append(exp.Invoices, n)
+				}
+			}
+		}
 		if err := p.compliance.SaveExport(ctx, exp); err != nil {
 			return err
 		}
@@ -161,4 +187,28 @@ func (p *Pipeline) purgeTasks(ctx context.Context, shop string, ids []int64) err
 		return dropsync.Errorf(dropsync.EUNAVAILABLE, "%d tasks with the customer's data are running; erasing again after them", busy)
 	}
 	return nil
+}
+
+// redactCustomerInvoices erases the contact data on every invoice issued to the customer.
+func (p *Pipeline) redactCustomerInvoices(ctx context.Context, shop string, customerID int64) error {
+	if p.invoices == nil {
+		return nil
+	}
+	nums, err := p.compliance.CustomerInvoices(ctx, shop, customerID)
+	if err != nil {
+		return err
+	}
+	for _, n := range nums {
+		inv, err := p.invoices.Invoice(ctx, n)
+		if dropsync.ErrorCode(err) == dropsync.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := p.invoices.RedactInvoiceBuyer(ctx, shop, inv.OrderID); err != nil {
+			return err
+		}
+	}
+	return p.compliance.ForgetCustomerInvoices(ctx, shop, customerID)
 }

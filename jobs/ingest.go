@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -53,7 +54,15 @@ func (p *Pipeline) ingestSale(ctx context.Context, ev dropsync.StorefrontEvent) 
 		return err
 	}
 	now := p.now()
+	tooOld := false
 	o, wrote, err := p.store.Upsert(ctx, sale.Shop, sale.ID, func(o *dropsync.Order, exists bool) error {
+		tooOld = false
+		if !exists && p.pastRetention(sale, now) {
+			// Retention deleted it long ago (or it predates dropsync): an update of so old an
+			// order must not bring it back and forward it again.
+			tooOld = true
+			return dropsync.ErrNoChange
+		}
 		if !exists {
 			*o = dropsync.Order{Sale: sale, State: dropsync.StateReceived, ReceivedAt: now}
 			o.Record(now, "received", ev.Topic+" via "+ev.Source)
@@ -93,6 +102,10 @@ func (p *Pipeline) ingestSale(ctx context.Context, ev dropsync.StorefrontEvent) 
 	})
 	if err != nil {
 		return fmt.Errorf("store order %s: %w", orderRef(sale.Shop, sale.ID), err)
+	}
+	if tooOld {
+		p.logger(ctx).Info().Str("topic", ev.Topic).Msg("order older than retention.orders_days and unknown here; ignored")
+		return nil
 	}
 	if wrote {
 		p.logger(ctx).Debug().Str("topic", ev.Topic).
@@ -148,4 +161,11 @@ func linesKey(s dropsync.Sale) string {
 		fmt.Fprintf(&b, "%d:%s:%d:%d;", l.ID, l.MappingSKU(), l.Quantity, l.CurrentQuantity)
 	}
 	return b.String()
+}
+
+// pastRetention reports whether an order was created before the retention window: one
+// dropsync does not hold is then one it deleted (or one from before it ran), not a new sale.
+func (p *Pipeline) pastRetention(sale dropsync.Sale, now time.Time) bool {
+	days := p.cfg.Retention.OrdersDays
+	return days > 0 && sale.CreatedAt.Before(now.AddDate(0, 0, -days))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -23,6 +24,10 @@ type Invoicer interface {
 	InvoiceForOrder(ctx context.Context, shop string, orderID int64) (invoice.Invoice, error)
 	// RedactInvoiceBuyer erases the buyer's contact data from the order's documents.
 	RedactInvoiceBuyer(ctx context.Context, shop string, orderID int64) error
+	// Invoice returns a document by number, or ENOTFOUND.
+	Invoice(ctx context.Context, number string) (invoice.Invoice, error)
+	// Invoices lists the documents issued in [from, to].
+	Invoices(ctx context.Context, from, to time.Time) ([]invoice.Invoice, error)
 }
 
 // invoiceDue reports whether the order should get its invoice now: when it is fulfilled, or
@@ -69,6 +74,11 @@ func (p *Pipeline) handleInvoice(ctx context.Context, t *asynq.Task) error {
 	issued, created, err := p.invoices.IssueInvoice(ctx, inv)
 	if err != nil {
 		return fmt.Errorf("issue invoice for %s: %w", orderRef(o.Shop, o.ID), err)
+	}
+	if o.CustomerID != 0 && p.compliance != nil {
+		if err := p.compliance.AddCustomerInvoice(ctx, o.Shop, o.CustomerID, issued.Number); err != nil {
+			return err
+		}
 	}
 	now := p.now()
 	o, _, err = p.store.UpdateOrder(ctx, o.Shop, o.ID, func(o *dropsync.Order) error {

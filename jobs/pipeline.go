@@ -183,7 +183,7 @@ func (p *Pipeline) reconcile(ctx context.Context, o dropsync.Order) error {
 		}
 	}
 	if p.invoiceDue(o) {
-		add(NewInvoiceTask(InvoicePayload{Shop: o.Shop, OrderID: o.ID, Round: o.Round}))
+		add(NewInvoiceTask(InvoicePayload{Shop: o.Shop, OrderID: o.ID, Round: o.Round, Version: o.UpdatedAt.UnixMilli()}))
 	}
 	return errors.Join(errs...)
 }

@@ -68,6 +68,13 @@ func (p *Pipeline) handleShopSweep(ctx context.Context, t *asynq.Task) error {
 				return err
 			}
 			for _, id := range ids {
+				// The kept invoice loses the buyer's contact data with its order (it keeps
+				// what tax law requires).
+				if p.invoices != nil {
+					if err := p.invoices.RedactInvoiceBuyer(ctx, pl.Shop, id); err != nil {
+						return err
+					}
+				}
 				if err := p.store.DeleteOrder(ctx, pl.Shop, id); err != nil {
 					return err
 				}

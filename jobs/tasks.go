@@ -103,7 +103,10 @@ type ShopPollPayload struct {
 // InvoicePayload names the order to invoice; RefundID, when set, asks for that refund's
 // credit note, and Cancel for the credit note of a cancellation.
 type InvoicePayload struct {
-	Round    int    `json:"round,omitempty"`
+	Round int `json:"round,omitempty"`
+	// Version is the order's updated_at (Unix ms) an invoice is issued for: a newer version
+	// (one that may add up where the last did not) gets a task of its own.
+	Version  int64  `json:"version,omitempty"`
 	Shop     string `json:"shop"`
 	OrderID  int64  `json:"order_id"`
 	RefundID int64  `json:"refund_id,omitempty"`
@@ -213,7 +216,7 @@ func NewCancelTask(shop string, id int64, round int) (*asynq.Task, error) {
 
 // NewInvoiceTask issues an order's invoice, or the credit note of one refund.
 func NewInvoiceTask(p InvoicePayload) (*asynq.Task, error) {
-	id := fmt.Sprintf("invoice:%s:%d:%d", p.Shop, p.OrderID, p.Round)
+	id := fmt.Sprintf("invoice:%s:%d:%d:%d", p.Shop, p.OrderID, p.Round, p.Version)
 	switch {
 	case p.RefundID != 0:
 		id = fmt.Sprintf("credit:%s:%d:%d:%d", p.Shop, p.OrderID, p.RefundID, p.Round)

@@ -223,7 +223,8 @@ func planSummary(plan mapping.Plan) string {
 	return s
 }
 
-// liveCosts prices the plan's items with the suppliers' live cost where they reported one, so
+// liveCosts prices the plan's items with the suppliers' live cost where they reported one in
+// the mapping's currency, so
 // the margin rule and the purchase order use what the supplier will charge today rather than
 // what the mapping said when it was written.
 func (p *Pipeline) liveCosts(plan mapping.Plan, now time.Time) {
@@ -231,8 +232,11 @@ func (p *Pipeline) liveCosts(plan mapping.Plan, now time.Time) {
 		po := &plan.PurchaseOrders[i]
 		for j := range po.Items {
 			it := &po.Items[j]
+			// Only a live cost in the mapping's currency replaces it: a supplier quoting in
+			// another currency (Printful and CJ quote USD) must not turn every line of a
+			// store selling in EUR into a currency-mismatch hold.
 			if e, ok := p.stock.get(po.Supplier, it.SupplierSKU, now); ok && e.known &&
-				!e.stock.UnitCost.Amount.IsZero() && e.stock.UnitCost.Currency != "" {
+				!e.stock.UnitCost.Amount.IsZero() && e.stock.UnitCost.Currency == it.UnitCost.Currency {
 				it.UnitCost = e.stock.UnitCost
 			}
 		}

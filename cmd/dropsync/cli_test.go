@@ -214,15 +214,12 @@ suppliers:
 
 // The sweep deletes finished orders older than retention.orders_days; their invoices stay.
 func TestSweepDeletesExpiredOrders(t *testing.T) {
-	w := newWorld(t, worldOpts{extraYAML: "retention: {orders_days: 1}\n"})
+	w := newWorld(t, worldOpts{retentionDays: 1})
 	const old, fresh = 9401, 9402
-	w.addOrder(simpleOrder(old, shopifytest.WithCreatedAt(time.Now().Add(-72*time.Hour))), "orders/create")
-	w.addOrder(simpleOrder(fresh, shopifytest.WithCreatedAt(time.Now())), "orders/create")
-	for _, id := range []int64{old, fresh} {
-		w.waitState(id, "forwarded")
-		must(t, w.acme.Ship(dropsync.POID(testShop, id, "acme")))
-		w.waitState(id, "fulfilled")
-	}
+	w.addOrder(simpleOrder(old, shopifytest.WithCreatedAt(time.Now())), "orders/create")
+	w.waitState(old, "forwarded")
+	must(t, w.acme.Ship(dropsync.POID(testShop, old, "acme")))
+	w.waitState(old, "fulfilled")
 	var number string
 	w.eventually("invoice", func() bool {
 		if n := w.order(old).InvoiceNumber; n != nil {
@@ -230,6 +227,10 @@ func TestSweepDeletesExpiredOrders(t *testing.T) {
 		}
 		return number != ""
 	}, nil)
+
+	w.later(72 * time.Hour) // three days on
+	w.addOrder(simpleOrder(fresh, shopifytest.WithCreatedAt(time.Now().Add(72*time.Hour))), "orders/create")
+	w.waitState(fresh, "forwarded")
 	task, err := jobs.NewShopSweepTask(testShop, 1)
 	must(t, err)
 	if _, err := w.main.Client.Enqueue(task); err != nil {
@@ -243,5 +244,30 @@ func TestSweepDeletesExpiredOrders(t *testing.T) {
 	}
 	if st := w.api("GET", "/api/v1/invoices/"+number, nil, nil); st != 200 {
 		t.Fatalf("the deleted order's invoice is gone: %d", st)
+	}
+	// An update of the deleted order does not bring it back (nor forward it again).
+	w.deliver("orders/updated", w.shopify.OrderJSON(old), "")
+	time.Sleep(300 * time.Millisecond)
+	if st := w.api("GET", fmt.Sprintf("/api/v1/shops/%s/orders/%d", testShop, old), nil, nil); st != 404 {
+		t.Fatalf("an update brought the deleted order back: %d", st)
+	}
+	if w.acme.Created() != 2 {
+		t.Fatalf("acme has %d orders, want 2", w.acme.Created())
+	}
+	// A data request still finds the invoice of the deleted order, whose email is gone.
+	so, _ := w.shopify.Order(old)
+	w.deliver("customers/data_request", []byte(fmt.Sprintf(
+		`{"customer":{"id":%d,"email":%q},"orders_requested":[],"data_request":{"id":4242}}`, so.Customer.ID, so.Email)), "")
+	var exp struct {
+		Invoices []string `json:"invoice_numbers"`
+	}
+	w.eventually("data export", func() bool {
+		return w.api("GET", "/api/v1/shops/"+testShop+"/data-requests/4242", nil, &exp) == 200
+	}, nil)
+	if len(exp.Invoices) != 1 || exp.Invoices[0] != number {
+		t.Fatalf("export lists invoices %v, want [%s]", exp.Invoices, number)
+	}
+	if inv := w.raw("GET", "/api/v1/invoices/"+number); strings.Contains(inv, so.Email) {
+		t.Fatalf("the invoice of a deleted order still holds the buyer's email")
 	}
 }

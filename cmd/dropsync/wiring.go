@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 
@@ -63,10 +65,21 @@ func (m *Main) newKindSupplier(s config.Supplier, log zerolog.Logger) (jobs.Supp
 		sup := cjdropshipping.New(cjdropshipping.Config{ID: s.ID, BaseURL: s.BaseURL, Email: s.Email, APIKey: s.APIKey,
 			WebhookSecret: s.WebhookSecret, LogisticName: s.LogisticName, FromCountry: s.FromCountry,
 			ShippingMethod: s.ShippingMethod, Timeout: s.Timeout},
-			m.HTTPClient, cjdropshipping.NewRedisTokenStore(m.rdb, s.ID), m.Now, log)
+			m.HTTPClient, cjdropshipping.NewRedisTokenStore(m.rdb, s.ID+":"+accountFingerprint(s.Email, s.APIKey)), m.Now, log)
 		return sup, sup, nil
 	}
 	return nil, nil, fmt.Errorf("suppliers[%s].kind: %q is not a supplier kind this build knows", s.ID, s.Kind)
+}
+
+// accountFingerprint names a supplier account without revealing its key, so a stored access
+// token is never reused after the supplier id is pointed at another account.
+func accountFingerprint(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:6])
 }
 
 // mountOperations adds /metrics and the dashboard.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,6 +44,23 @@ type world struct {
 	logs    *bytes.Buffer
 	// configPath is the config as a file, for CLI commands.
 	configPath string
+	// offset moves dropsync's clock (not the fakes'): see later.
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// now is dropsync's clock in the world.
+func (w *world) now() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return time.Now().Add(w.offset)
+}
+
+// later moves dropsync's clock forward by d.
+func (w *world) later(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.offset += d
 }
 
 type worldOpts struct {
@@ -54,8 +72,11 @@ type worldOpts struct {
 	noSupplierWebhooks bool
 	// extraSuppliers are more entries of the suppliers list (YAML, indented as list items).
 	extraSuppliers string
-	acmeItems      map[string]suppliertest.Item
-	betaItems      map[string]suppliertest.Item
+	// retentionDays is retention.orders_days; 0 keeps orders forever, so fixtures with fixed
+	// dates stay valid whatever day the tests run.
+	retentionDays int
+	acmeItems     map[string]suppliertest.Item
+	betaItems     map[string]suppliertest.Item
 }
 
 const defaultMappings = `e2e-store.myshopify.com,TSHIRT-RED-M,acme,ACME-TS-R-M,4.20,USD,1,1,
@@ -154,8 +175,9 @@ suppliers:
     webhook_secret: %s
     poll_interval: 0
 %smappings_file: %s
+retention: {orders_days: %d}
 %s%s`, redistest.URL(t), testAdminToken, testShop, testWebhookSecret, w.shopify.URL(), shopLimit,
-		w.acme.URL(), acmeSecret, w.beta.URL(), betaSecret, o.extraSuppliers, csvPath, rules, o.extraYAML)
+		w.acme.URL(), acmeSecret, w.beta.URL(), betaSecret, o.extraSuppliers, csvPath, o.retentionDays, rules, o.extraYAML)
 	cfg, err := config.Parse([]byte(yaml), nil)
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -167,6 +189,7 @@ suppliers:
 	log := zerolog.New(zerolog.MultiLevelWriter(w.logs, zerolog.ConsoleWriter{Out: testWriter{t}, NoColor: true})).
 		Level(zerolog.DebugLevel).With().Timestamp().Logger()
 	m := NewMain(cfg, ModeRun, log)
+	m.Now = w.now
 	m.Listener = ln
 	m.ShutdownTimeout = 5 * time.Second
 	m.TaskCheckInterval = 20 * time.Millisecond

@@ -334,6 +334,9 @@ func decodeSupplier(m *mapping, ids map[string]string) Supplier {
 		s.Token, s.WebhookSecret = token.required(), secret.required()
 	} else {
 		s.Token, s.WebhookSecret = token.text(), secret.text()
+		// A token here would be silently ignored: CJ signs in with email and api_key.
+		token.check(s.Kind != KindCJDropshipping || s.Token == "",
+			"not used by kind cjdropshipping, which signs in with email and api_key")
 	}
 	s.PollInterval = poll.duration(defaultSupplierPoll)
 	poll.check(s.PollInterval >= 0, "must not be negative (0 means webhooks only)")

@@ -148,6 +148,8 @@ func TestValidation(t *testing.T) {
 			"suppliers[0].email: required", "suppliers[0].api_key: required", "suppliers[0].logistic_name: required"}},
 		{name: "cjdropshipping email and country", yaml: supplierYAML("id: cj", "kind: cjdropshipping", "email: 'Ops <ops@x.example>'", "api_key: k", "logistic_name: l", "from_country: cn"), want: []string{
 			"suppliers[0].email: must be an email address", "suppliers[0].from_country: must be an upper-case ISO 3166-1 alpha-2 country code such as US"}},
+		{name: "cjdropshipping token is not used", yaml: supplierYAML("id: cj", "kind: cjdropshipping", "email: ops@x.example", "api_key: k", "logistic_name: l", "token: t"), want: []string{
+			"suppliers[0].token: not used by kind cjdropshipping, which signs in with email and api_key"}},
 		{name: "key of another kind", yaml: supplierYAML(append(slices.Clone(httpSupplier), "confirm: true", "api_key: k")...), want: []string{
 			"suppliers[0].confirm: only valid for kind printful", "suppliers[0].api_key: only valid for kind cjdropshipping"}},
 		{name: "supplier durations", yaml: supplierYAML(append(slices.Clone(httpSupplier), "poll_interval: -1s", "timeout: 0s")...), want: []string{

@@ -67,6 +67,7 @@ func (s *Store) DeleteShopData(ctx context.Context, shop string) (int, error) {
 		Prefix + "mappings:" + shop,
 		Prefix + "mappings:" + shop + ":*",
 		Prefix + "customer:" + shop + ":*",
+		Prefix + "customer-invoices:" + shop + ":*",
 		Prefix + "export:" + shop + ":*",
 		Prefix + "exports:" + shop,
 		Prefix + "shop:" + shop,
@@ -185,6 +186,37 @@ func (s *Store) DeleteCustomerExports(ctx context.Context, shop string, customer
 			}
 			s.rdb.ZRem(ctx, exportsKey(shop), id)
 		}
+	}
+	return nil
+}
+
+func customerInvoicesKey(shop string, customerID int64) string {
+	return Prefix + "customer-invoices:" + shop + ":" + strconv.FormatInt(customerID, 10)
+}
+
+// AddCustomerInvoice records that an invoice was issued to a storefront customer, so that
+// privacy requests find it even after retention has deleted the order.
+func (s *Store) AddCustomerInvoice(ctx context.Context, shop string, customerID int64, number string) error {
+	if err := s.rdb.SAdd(ctx, customerInvoicesKey(shop, customerID), number).Err(); err != nil {
+		return dropsync.Wrap(dropsync.EUNAVAILABLE, err, "index invoice %s", number)
+	}
+	return nil
+}
+
+// CustomerInvoices lists the numbers of the invoices issued to a customer, sorted.
+func (s *Store) CustomerInvoices(ctx context.Context, shop string, customerID int64) ([]string, error) {
+	nums, err := s.rdb.SMembers(ctx, customerInvoicesKey(shop, customerID)).Result()
+	if err != nil {
+		return nil, dropsync.Wrap(dropsync.EUNAVAILABLE, err, "read customer invoices of %s", shop)
+	}
+	sort.Strings(nums)
+	return nums, nil
+}
+
+// ForgetCustomerInvoices drops the link between a customer and their invoices.
+func (s *Store) ForgetCustomerInvoices(ctx context.Context, shop string, customerID int64) error {
+	if err := s.rdb.Unlink(ctx, customerInvoicesKey(shop, customerID)).Err(); err != nil {
+		return dropsync.Wrap(dropsync.EUNAVAILABLE, err, "forget customer invoices of %s", shop)
 	}
 	return nil
 }
