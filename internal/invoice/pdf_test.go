@@ -47,9 +47,12 @@ func render(t *testing.T, inv invoice.Invoice) []byte {
 	if err := invoice.RenderPDF(&b, inv); err != nil {
 		t.Fatal(err)
 	}
-	if os.Getenv("DROPSYNC_KEEP_PDF") != "" {
+	if dir := os.Getenv("DROPSYNC_KEEP_PDF"); dir != "" {
 		// Set DROPSYNC_KEEP_PDF=dir to look at what the tests render.
-		name := fmt.Sprintf("%s/%s.pdf", os.Getenv("DROPSYNC_KEEP_PDF"), strings.ReplaceAll(t.Name(), "/", "_"))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("%s/%s.pdf", dir, strings.ReplaceAll(t.Name(), "/", "_"))
 		if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
