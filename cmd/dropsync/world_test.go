@@ -186,7 +186,8 @@ retention: {orders_days: %d}
 	if err := os.WriteFile(w.configPath, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	log := zerolog.New(zerolog.MultiLevelWriter(w.logs, zerolog.ConsoleWriter{Out: testWriter{t}, NoColor: true})).
+	// Workers log from many goroutines: the writers are serialised.
+	log := zerolog.New(zerolog.SyncWriter(zerolog.MultiLevelWriter(w.logs, zerolog.ConsoleWriter{Out: testWriter{t}, NoColor: true}))).
 		Level(zerolog.DebugLevel).With().Timestamp().Logger()
 	m := NewMain(cfg, ModeRun, log)
 	m.Now = w.now

@@ -57,10 +57,22 @@ type shopConn struct {
 	http *http.Client
 }
 
-// NewClient returns a client for the shops. transport nil = http.DefaultTransport; obs may be nil.
+// idleConnsPerShop is how many idle connections to one shop the default transport keeps: as
+// many as workers commonly call it at once. http.DefaultTransport keeps 2, so a busier pool of
+// workers would open (and TLS-handshake) a new connection for most calls.
+const idleConnsPerShop = 64
+
+// NewClient returns a client for the shops. transport nil = a copy of http.DefaultTransport
+// that keeps idleConnsPerShop idle connections per shop; obs may be nil.
 func NewClient(shops []ShopConfig, lim *Limiter, transport http.RoundTripper, obs Observer, log zerolog.Logger) (*Client, error) {
 	if transport == nil {
 		transport = http.DefaultTransport
+		if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+			t := dt.Clone()
+			t.MaxIdleConnsPerHost = idleConnsPerShop
+			t.MaxIdleConns = max(t.MaxIdleConns, idleConnsPerShop*len(shops))
+			transport = t
+		}
 	}
 	if obs == nil {
 		obs = nopObserver{}

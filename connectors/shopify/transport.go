@@ -28,8 +28,8 @@ func (t rewrite) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(r2)
 }
 
-// observe reports every response's call-limit header and 429s to the shop's limiter, and
-// counts calls for metrics.
+// observe reports the call-limit header of responses from a bucket at least half full, and
+// every 429, to the shop's limiter, and counts calls for metrics.
 type observe struct {
 	shop string
 	lim  *Limiter
@@ -44,7 +44,10 @@ func (t observe) RoundTrip(r *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	t.obs.ShopifyCall(t.shop, r.Method, resp.StatusCode)
-	if used, size, ok := parseCallLimit(resp.Header.Get("X-Shopify-Shop-Api-Call-Limit")); ok {
+	// Shopify's count only matters once its bucket is half full: below that, a count the
+	// limiter has not caught up with cannot lead to a 429 before a later reply (every reply
+	// carries the count) corrects it, so the Redis round trip is saved on most calls.
+	if used, size, ok := parseCallLimit(resp.Header.Get("X-Shopify-Shop-Api-Call-Limit")); ok && 2*used >= size {
 		t.lim.Observe(r.Context(), t.shop, used, size)
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {

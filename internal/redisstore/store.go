@@ -273,10 +273,13 @@ func (s *Store) Upsert(ctx context.Context, shop string, id int64, fn func(o *dr
 		if err == nil {
 			err = attempt(raw)
 		}
+		if ok && (errors.Is(err, errConflict) || !written) {
+			// Only a write that succeeds proves a remembered document was current: a
+			// decision to change nothing, or an error, taken on it is taken again on the
+			// document read now.
+			continue
+		}
 		if errors.Is(err, errConflict) {
-			if i == 0 && ok {
-				continue // the remembered document was stale: read it now, at once
-			}
 			if err := sleepCtx(ctx, time.Duration(i+1)*time.Millisecond); err != nil {
 				return dropsync.Order{}, false, err
 			}

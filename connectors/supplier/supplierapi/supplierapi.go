@@ -41,8 +41,17 @@ const (
 // redirect as a base_url to check. timeout bounds each exchange; 0 leaves that to the
 // request's context.
 func NewClient(timeout time.Duration) *http.Client {
+	var transport http.RoundTripper = http.DefaultTransport
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		// As many idle connections as workers commonly call one supplier at once; the
+		// default keeps 2, so most calls would open (and TLS-handshake) a new one.
+		t := dt.Clone()
+		t.MaxIdleConnsPerHost = 64
+		transport = t
+	}
 	return &http.Client{
-		Timeout: timeout,
+		Transport: transport,
+		Timeout:   timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
