@@ -2,9 +2,12 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/dropsync/dropsync/internal/dropsync"
 	"github.com/dropsync/dropsync/internal/invoice"
@@ -211,4 +214,13 @@ func (p *Pipeline) redactCustomerInvoices(ctx context.Context, shop string, cust
 		}
 	}
 	return p.compliance.ForgetCustomerInvoices(ctx, shop, customerID)
+}
+
+// handlePurge erases the finished tasks that carried a redacted order's data.
+func (p *Pipeline) handlePurge(ctx context.Context, t *asynq.Task) error {
+	var pl OrderPayload
+	if err := json.Unmarshal(t.Payload(), &pl); err != nil {
+		return fmt.Errorf("decode purge payload: %v: %w", err, asynq.SkipRetry)
+	}
+	return p.purgeTasks(ctx, pl.Shop, []int64{pl.OrderID})
 }

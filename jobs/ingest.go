@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,6 +74,16 @@ func (p *Pipeline) ingestSale(ctx context.Context, ev dropsync.StorefrontEvent) 
 		}
 		prev := o.Sale
 		o.Sale = sale
+		// Refunds announced by refunds/create that this version does not list yet stay.
+		for _, r := range prev.Refunds {
+			if !slices.ContainsFunc(o.Refunds, func(n dropsync.Refund) bool { return n.ID == r.ID }) {
+				o.Refunds = append(o.Refunds, r)
+			}
+		}
+		if o.RedactedAt != nil {
+			// The customer's data was erased on request: a later version does not bring it back.
+			o.Sale.Redact()
+		}
 		// A newer version of the order may add up where the last did not: try its invoice again.
 		o.InvoiceError = ""
 		o.Record(now, "updated", ev.Topic+" via "+ev.Source)
@@ -110,6 +121,13 @@ func (p *Pipeline) ingestSale(ctx context.Context, ev dropsync.StorefrontEvent) 
 	if wrote {
 		p.logger(ctx).Debug().Str("topic", ev.Topic).
 			Str("state", string(o.State)).Msg("order stored")
+	}
+	if o.RedactedAt != nil {
+		// This task carried the customer's data again: erase it once it has finished.
+		t, err := NewPurgeTask(o.Shop, o.ID, sale.UpdatedAt.UnixMilli())
+		if err := p.enqueue(ctx, t, err); err != nil {
+			return err
+		}
 	}
 	return p.reconcile(ctx, o)
 }

@@ -131,6 +131,7 @@ func (p *Pipeline) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeInvoiceIssue, p.handleInvoice)
 	mux.HandleFunc(TypeShopPoll, p.handleShopPoll)
 	mux.HandleFunc(TypeShopSweep, p.handleShopSweep)
+	mux.HandleFunc(TypeOrderPurge, p.handlePurge)
 }
 
 // enqueue puts a task on the queue; see enqueue.

@@ -29,6 +29,7 @@ const (
 	TypeShopPoll     = "shop:poll"     // reconcile a shop's recently updated orders (periodic)
 	TypeShopEvent    = "shop:event"    // a storefront event about the shop or a customer
 	TypeShopSweep    = "shop:sweep"    // re-drive unfinished orders, delete expired ones (periodic)
+	TypeOrderPurge   = "order:purge"   // erase the tasks holding a redacted order's data
 )
 
 // Queues and their priorities: intake first so webhooks are never starved, storefront and
@@ -205,6 +206,14 @@ func NewShopSweepTask(shop string, period int64) (*asynq.Task, error) {
 	return newTask(TypeShopSweep, ShopPollPayload{Shop: shop}, map[string]string{HeaderShop: shop},
 		asynq.Queue(QueueMaintenance), asynq.MaxRetry(3), asynq.Retention(stepRetention),
 		asynq.TaskID(fmt.Sprintf("sweep:%s:%d", shop, period)))
+}
+
+// NewPurgeTask erases, a moment later, the finished tasks that carried personal data of an
+// order whose customer data was erased (a delivery that came after the erasure).
+func NewPurgeTask(shop string, id int64, version int64) (*asynq.Task, error) {
+	return newTask(TypeOrderPurge, OrderPayload{Shop: shop, OrderID: id}, map[string]string{HeaderShop: shop},
+		asynq.Queue(QueueMaintenance), asynq.MaxRetry(20), asynq.Retention(time.Minute),
+		asynq.ProcessIn(2*time.Second), asynq.TaskID(fmt.Sprintf("purge:%s:%d:%d", shop, id, version)))
 }
 
 // NewCancelTask cancels an order's purchase orders at the suppliers.

@@ -329,6 +329,13 @@ func TestPrivacyRequests(t *testing.T) {
 	if v := w.order(id); v.State != "forwarded" {
 		t.Errorf("redaction changed the order's state to %s", v.State)
 	}
+	// A later version of the order (the poller reads it again) does not bring the data back,
+	// neither in the order nor, once it has run, in the task that delivered it.
+	w.shopify.UpdateOrder(id, func(o *shopifytest.Order) { o.Tags = "vip" })
+	w.deliver("orders/updated", w.shopify.OrderJSON(id), "")
+	w.eventually("the update's data erased again", func() bool {
+		return hasEvent(w.order(id), "updated") && len(scanRedis(t, rdb, secrets)) == 0
+	}, func() string { return fmt.Sprint(scanRedis(t, rdb, secrets)) })
 	if st := w.api("GET", "/api/v1/shops/"+testShop+"/data-requests/9901", nil, nil); st != 404 {
 		t.Errorf("the export of a redacted customer is still there: %d", st)
 	}
