@@ -59,8 +59,7 @@ func (p *Pipeline) handlePush(ctx context.Context, t *asynq.Task) error {
 		// Note the attempt before calling, so a retry knows the call may have happened.
 		attempts := 0
 		o, _, err = p.store.UpdateOrder(ctx, pl.Shop, pl.OrderID, func(o *dropsync.Order) error {
-			po := o.PurchaseOrder(pl.POID)
-			sh := po.Shipment(pl.ShipmentID)
+			sh := parcel(o, pl)
 			if sh == nil || sh.Pushed {
 				return dropsync.ErrNoChange
 			}
@@ -78,7 +77,7 @@ func (p *Pipeline) handlePush(ctx context.Context, t *asynq.Task) error {
 		if dropsync.ErrorReason(err) == dropsync.ReasonNotSent {
 			// Nothing reached the storefront: the next attempt need not check first.
 			if _, _, uerr := p.store.UpdateOrder(ctx, pl.Shop, pl.OrderID, func(o *dropsync.Order) error {
-				sh := o.PurchaseOrder(pl.POID).Shipment(pl.ShipmentID)
+				sh := parcel(o, pl)
 				if sh == nil || sh.Pushed || sh.PushAttempts != attempts {
 					return dropsync.ErrNoChange
 				}
@@ -110,8 +109,7 @@ func (p *Pipeline) handlePush(ctx context.Context, t *asynq.Task) error {
 	fulfilled := false
 	o, _, err = p.store.UpdateOrder(ctx, pl.Shop, pl.OrderID, func(o *dropsync.Order) error {
 		fulfilled = false
-		po := o.PurchaseOrder(pl.POID)
-		sh := po.Shipment(pl.ShipmentID)
+		sh := parcel(o, pl)
 		if sh == nil || sh.Pushed {
 			return dropsync.ErrNoChange
 		}
@@ -142,4 +140,13 @@ func (p *Pipeline) handlePush(ctx context.Context, t *asynq.Task) error {
 		p.obs.OrderFulfilled(o.Shop, now.Sub(o.CreatedAt))
 	}
 	return p.reconcile(ctx, o)
+}
+
+// parcel returns the payload's parcel in the order, or nil.
+func parcel(o *dropsync.Order, pl ShipmentPayload) *dropsync.Shipment {
+	po := o.PurchaseOrder(pl.POID)
+	if po == nil {
+		return nil
+	}
+	return po.Shipment(pl.ShipmentID)
 }
