@@ -109,8 +109,8 @@ func TestHeldUntilPaid(t *testing.T) {
 }
 
 func TestCancellation(t *testing.T) {
-	w := newWorld(t, worldOpts{})
 	t.Run("before forwarding", func(t *testing.T) {
+		w := newWorld(t, worldOpts{})
 		const id = 3001
 		o := simpleOrder(id, shopifytest.WithFinancialStatus("pending"))
 		w.addOrder(o, "orders/create")
@@ -123,6 +123,7 @@ func TestCancellation(t *testing.T) {
 		}
 	})
 	t.Run("after forwarding", func(t *testing.T) {
+		w := newWorld(t, worldOpts{})
 		const id = 3002
 		w.addOrder(multiSupplierOrder(id), "orders/create")
 		w.waitState(id, "forwarded")
@@ -141,6 +142,7 @@ func TestCancellation(t *testing.T) {
 		}
 	})
 	t.Run("after a parcel shipped", func(t *testing.T) {
+		w := newWorld(t, worldOpts{})
 		const id = 3003
 		w.addOrder(multiSupplierOrder(id), "orders/create")
 		w.waitState(id, "forwarded")
@@ -151,7 +153,8 @@ func TestCancellation(t *testing.T) {
 		w.shopify.CancelOrder(id, "customer")
 		w.deliver("orders/cancelled", w.shopify.OrderJSON(id), "")
 		var v = w.order(id)
-		w.eventually("cancel notice", func() bool { v = w.order(id); return v.CancelNotice != "" }, nil)
+		w.eventually("cancel notice", func() bool { v = w.order(id); return v.CancelNotice != "" },
+			func() string { return fmt.Sprintf("state %s, timeline %v", v.State, v.Timeline) })
 		if v.State == "cancelled" {
 			t.Fatalf("order with a shipped parcel became cancelled")
 		}

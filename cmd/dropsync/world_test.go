@@ -284,7 +284,8 @@ func (w *world) waitState(id int64, state string) httpapi.OrderView {
 
 func (w *world) eventually(what string, cond func() bool, last func() string) {
 	w.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	// Generous: a loaded CI machine runs other packages' tests beside these.
+	deadline := time.Now().Add(45 * time.Second)
 	for time.Now().Before(deadline) {
 		if cond() {
 			return
