@@ -36,7 +36,8 @@ func (p *Pipeline) cancelPurchaseOrders(ctx context.Context, shop string, id int
 				continue
 			}
 			po.CancelRequested = true
-			if po.State == dropsync.POPending {
+			if po.State == dropsync.POPending && !po.MaybeAtSupplier() {
+				// Never sent: nothing to cancel at the supplier.
 				po.State = dropsync.POCancelled
 				po.UpdatedAt = now
 			}
@@ -59,10 +60,20 @@ func (p *Pipeline) cancelPurchaseOrders(ctx context.Context, shop string, id int
 		if !ok {
 			continue
 		}
-		if po.SupplierOrderID == "" {
-			continue // its forward step will see the request and cancel what it placed
-		}
 		ref := dropsync.SupplierOrderRef{ID: po.SupplierOrderID, ExternalID: po.ID}
+		if ref.ID == "" {
+			// A request to place it was sent but its reply never came: find out whether the
+			// supplier holds it.
+			so, found, err := p.findAtSupplier(ctx, sup, o, po)
+			if err != nil {
+				return fmt.Errorf("find %s at %s: %w", po.ID, po.Supplier, err)
+			}
+			if !found {
+				done = append(done, cancelOutcome{poID: po.ID})
+				continue
+			}
+			ref.ID = so.ID
+		}
 		_, err := sup.CancelOrder(ctx, ref)
 		switch {
 		case err == nil, dropsync.ErrorCode(err) == dropsync.ENOTFOUND:
@@ -171,4 +182,25 @@ func anyConflict(done []cancelOutcome) bool {
 		}
 	}
 	return false
+}
+
+// findAtSupplier looks a purchase order up at its supplier by its id. A supplier whose protocol
+// looks orders up only by its own id (supplier-http-v1) is asked to place it again instead:
+// placing is idempotent on the purchase order id, so it answers with the order it holds (or
+// takes it now, to be cancelled at once).
+func (p *Pipeline) findAtSupplier(ctx context.Context, sup Supplier, o dropsync.Order, po dropsync.PurchaseOrder) (dropsync.SupplierOrder, bool, error) {
+	so, err := sup.GetOrder(ctx, dropsync.SupplierOrderRef{ExternalID: po.ID})
+	switch dropsync.ErrorCode(err) {
+	case "":
+		return so, true, nil
+	case dropsync.ENOTFOUND:
+		return dropsync.SupplierOrder{}, false, nil
+	case dropsync.EINVALID:
+		so, err = sup.PlaceOrder(ctx, p.supplierRequest(o, po))
+		if err != nil {
+			return dropsync.SupplierOrder{}, false, err
+		}
+		return so, true, nil
+	}
+	return dropsync.SupplierOrder{}, false, err
 }

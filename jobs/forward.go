@@ -32,6 +32,20 @@ func (p *Pipeline) handleForward(ctx context.Context, t *asynq.Task) error {
 	if !ok {
 		return fmt.Errorf("purchase order %s: supplier %q is not configured: %w", po.ID, po.Supplier, asynq.SkipRetry)
 	}
+	// Note the attempt before calling: from now on the supplier may hold the order even if its
+	// reply is lost, which a cancellation or a re-plan must know.
+	if po.PlaceAttempts == 0 {
+		if _, _, err := p.store.UpdateOrder(ctx, pl.Shop, pl.OrderID, func(o *dropsync.Order) error {
+			cur := o.PurchaseOrder(pl.POID)
+			if cur == nil || cur.State != dropsync.POPending || cur.PlaceAttempts > 0 {
+				return dropsync.ErrNoChange
+			}
+			cur.PlaceAttempts++
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
 	req := p.supplierRequest(o, *po)
 	so, err := sup.PlaceOrder(ctx, req)
 	if err != nil {

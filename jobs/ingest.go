@@ -34,7 +34,7 @@ func (p *Pipeline) handleIngest(ctx context.Context, t *asynq.Task) error {
 		}
 		sale, err := p.storefront.Order(ctx, ev.Shop, ev.OrderID)
 		if err != nil {
-			return fmt.Errorf("read edited order %s: %w", orderRef(ev.Shop, ev.OrderID), err)
+			return fmt.Errorf("read edited order %s: %w", dropsync.OrderKey(ev.Shop, ev.OrderID), err)
 		}
 		ev.Sale = &sale
 		return p.ingestSale(ctx, ev)
@@ -90,8 +90,9 @@ func (p *Pipeline) ingestSale(ctx context.Context, ev dropsync.StorefrontEvent) 
 		addressChanged := !sameAddress(prev.ShippingAddress, sale.ShippingAddress)
 		linesChanged := linesKey(prev) != linesKey(sale)
 		switch {
-		case o.State == dropsync.StateForwarding && !o.Placed() && (addressChanged || linesChanged):
-			// Edited before any supplier has it: plan again from the new version.
+		case o.State == dropsync.StateForwarding && !o.Placed() && linesChanged:
+			// Lines edited before any supplier may have the order: plan again. (An address
+			// edit needs nothing: the purchase orders are sent with the latest address.)
 			o.PurchaseOrders = nil
 			o.State = dropsync.StateReceived
 			o.Round++
@@ -112,7 +113,7 @@ func (p *Pipeline) ingestSale(ctx context.Context, ev dropsync.StorefrontEvent) 
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store order %s: %w", orderRef(sale.Shop, sale.ID), err)
+		return fmt.Errorf("store order %s: %w", dropsync.OrderKey(sale.Shop, sale.ID), err)
 	}
 	if tooOld {
 		p.logger(ctx).Info().Str("topic", ev.Topic).Msg("order older than retention.orders_days and unknown here; ignored")
@@ -143,6 +144,9 @@ func (p *Pipeline) ingestRefund(ctx context.Context, ev dropsync.StorefrontEvent
 			if r.ID == refund.ID {
 				return dropsync.ErrNoChange
 			}
+		}
+		if o.RedactedAt != nil {
+			refund.Note = "" // the customer's data was erased on request
 		}
 		o.Refunds = append(o.Refunds, refund)
 		o.Record(now, "refund", fmt.Sprintf("refund %d of %s %s", refund.ID, refund.Amount.StringFixed(2), o.Currency))

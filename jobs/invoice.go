@@ -73,7 +73,7 @@ func (p *Pipeline) handleInvoice(ctx context.Context, t *asynq.Task) error {
 	inv.Series = p.series(o.Shop)
 	issued, created, err := p.invoices.IssueInvoice(ctx, inv)
 	if err != nil {
-		return fmt.Errorf("issue invoice for %s: %w", orderRef(o.Shop, o.ID), err)
+		return fmt.Errorf("issue invoice for %s: %w", dropsync.OrderKey(o.Shop, o.ID), err)
 	}
 	if o.CustomerID != 0 && p.compliance != nil {
 		if err := p.compliance.AddCustomerInvoice(ctx, o.Shop, o.CustomerID, issued.Number); err != nil {
@@ -154,7 +154,7 @@ func (p *Pipeline) issueCredit(ctx context.Context, o dropsync.Order, pl Invoice
 			continue // another credit note landed first: build against the invoice as it is now
 		}
 		if err != nil {
-			return fmt.Errorf("issue credit note for %s: %w", orderRef(o.Shop, o.ID), err)
+			return fmt.Errorf("issue credit note for %s: %w", dropsync.OrderKey(o.Shop, o.ID), err)
 		}
 		if created {
 			now := p.now()
@@ -167,7 +167,7 @@ func (p *Pipeline) issueCredit(ctx context.Context, o dropsync.Order, pl Invoice
 		}
 		return nil
 	}
-	return dropsync.Errorf(dropsync.EUNAVAILABLE, "credit note for %s: the invoice kept changing", orderRef(o.Shop, o.ID))
+	return dropsync.Errorf(dropsync.EUNAVAILABLE, "credit note for %s: the invoice kept changing", dropsync.OrderKey(o.Shop, o.ID))
 }
 
 // invoiceHeld records why an invoice was not issued; a wrong number is never adjusted.

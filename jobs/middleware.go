@@ -43,7 +43,7 @@ func (p *Pipeline) Middleware(next asynq.Handler) asynq.Handler {
 			log.Debug().Dur("took", elapsed).Msg("task done")
 			return nil
 		}
-		if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
 			log.Info().Dur("took", elapsed).Msg("task interrupted by shutdown; it will run again")
 			return err
 		}
@@ -75,8 +75,9 @@ func (p *Pipeline) markFailed(ctx context.Context, t *asynq.Task, cause error) {
 	now := p.now()
 	reason := t.Type() + ": " + dropsync.ErrorMessage(cause)
 	// Steps beside the order's path (its invoice, a supplier's tracking news, which the
-	// tracking poll reads again) must not stop its fulfilment: they are surfaced instead.
-	sideStep := t.Type() == TypeInvoiceIssue || t.Type() == TypePOTracking
+	// tracking poll reads again, a storefront update the poller reads again) must not stop
+	// its fulfilment: they are surfaced instead.
+	sideStep := t.Type() == TypeInvoiceIssue || t.Type() == TypePOTracking || t.Type() == TypeOrderIngest
 	_, _, err := p.store.UpdateOrder(context.WithoutCancel(ctx), shop, id, func(o *dropsync.Order) error {
 		if sideStep {
 			o.Notice(now, "step_failed", reason)

@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -25,8 +24,10 @@ type Store interface {
 	UpdateOrder(ctx context.Context, shop string, id int64, fn func(o *dropsync.Order) error) (dropsync.Order, bool, error)
 	// MappingsFor returns the shop's mapping rows of the storefront SKUs.
 	MappingsFor(ctx context.Context, shop string, skus []string) ([]dropsync.Mapping, error)
-	// OpenPurchaseOrders lists a supplier's accepted, unshipped purchase order ids.
+	// OpenPurchaseOrders lists a supplier's accepted, unshipped purchase order ids, those
+	// polled longest ago first; TouchOpenPurchaseOrder marks one as polled now.
 	OpenPurchaseOrders(ctx context.Context, supplier string, limit int) ([]string, error)
+	TouchOpenPurchaseOrder(ctx context.Context, supplier, poID string) error
 	// OrderIDs lists a shop's order ids in a state, oldest first, created before a time
 	// (zero = any), at most limit (0 = all).
 	OrderIDs(ctx context.Context, shop string, state dropsync.OrderState, before time.Time, limit int) ([]int64, error)
@@ -236,5 +237,3 @@ func (c *stockCache) forget(supplier, sku string) {
 	defer c.mu.Unlock()
 	delete(c.m, supplier+"\x00"+sku)
 }
-
-func orderRef(shop string, id int64) string { return fmt.Sprintf("%s/%d", shop, id) }

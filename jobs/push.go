@@ -59,6 +59,7 @@ func (p *Pipeline) handlePush(ctx context.Context, t *asynq.Task) error {
 		// Note the attempt before calling, so a retry knows the call may have happened.
 		attempts := 0
 		o, _, err = p.store.UpdateOrder(ctx, pl.Shop, pl.OrderID, func(o *dropsync.Order) error {
+			attempts = 0 // this function may run again on a fresher order
 			sh := parcel(o, pl)
 			if sh == nil || sh.Pushed {
 				return dropsync.ErrNoChange
@@ -86,7 +87,7 @@ func (p *Pipeline) handlePush(ctx context.Context, t *asynq.Task) error {
 			}); uerr != nil {
 				return uerr
 			}
-			return fmt.Errorf("fulfill parcel %s of %s: %w", sh.ID, orderRef(o.Shop, o.ID), err)
+			return fmt.Errorf("fulfill parcel %s of %s: %w", sh.ID, dropsync.OrderKey(o.Shop, o.ID), err)
 		}
 		switch {
 		case dropsync.ErrorCode(err) == dropsync.ECONFLICT:
@@ -97,7 +98,7 @@ func (p *Pipeline) handlePush(ctx context.Context, t *asynq.Task) error {
 			event, detail = "parcel_not_recorded", fmt.Sprintf(
 				"parcel %s (%s %s) could not become a storefront fulfillment: %s", sh.ID, req.Carrier, req.TrackingNumber, unfulfillable)
 		case err != nil:
-			return fmt.Errorf("fulfill parcel %s of %s: %w", sh.ID, orderRef(o.Shop, o.ID), err)
+			return fmt.Errorf("fulfill parcel %s of %s: %w", sh.ID, dropsync.OrderKey(o.Shop, o.ID), err)
 		default:
 			event = "fulfilled_parcel"
 			detail = fmt.Sprintf("storefront fulfillment %d for parcel %s (%s %s)", f.ID, sh.ID, req.Carrier, req.TrackingNumber)

@@ -36,18 +36,16 @@ func (p *Pipeline) Release(ctx context.Context, shop string, id int64, override 
 		} else if note != "" {
 			detail += ": " + note
 		}
-		o.Round++
-		o.HoldReason, o.Holds = "", nil
-		if o.State == dropsync.StateFailed && len(o.PurchaseOrders) > 0 {
-			o.State = dropsync.StateForwarding
-			detail := "resuming after failure"
+		// Verification runs again: purchase orders that stand are kept, lines without one are
+		// planned (a refusal's fallback included), and the order goes on from there.
+		if o.State == dropsync.StateFailed {
+			detail = "resuming after failure"
 			if note != "" {
 				detail += ": " + note
 			}
-			o.Record(now, "released", detail)
-			o.Advance(now)
-			return nil
 		}
+		o.Round++
+		o.HoldReason, o.Holds = "", nil
 		o.State = dropsync.StateReceived
 		o.Record(now, "released", detail)
 		return nil

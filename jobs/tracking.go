@@ -121,6 +121,9 @@ func (p *Pipeline) handleSupplierPoll(ctx context.Context, t *asynq.Task) error 
 			continue
 		}
 		so, err := sup.GetOrder(ctx, dropsync.SupplierOrderRef{ID: po.SupplierOrderID, ExternalID: po.ID})
+		if terr := p.store.TouchOpenPurchaseOrder(ctx, pl.Supplier, poID); terr != nil {
+			return terr
+		}
 		if err != nil {
 			if dropsync.ErrorCode(err) == dropsync.ERATELIMITED {
 				break // the next period goes on

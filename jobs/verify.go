@@ -56,10 +56,15 @@ func (p *Pipeline) handleVerify(ctx context.Context, t *asynq.Task) error {
 	risk := ""
 	if p.cfg.Rules.HoldRisk != "none" && len(plan.PurchaseOrders) > 0 && p.storefront != nil {
 		if risk, err = p.storefront.Risk(ctx, o.Shop, o.ID); err != nil {
-			return fmt.Errorf("read risk of %s: %w", orderRef(o.Shop, o.ID), err)
+			return fmt.Errorf("read risk of %s: %w", dropsync.OrderKey(o.Shop, o.ID), err)
 		}
 	}
-	holds := p.holds(o, plan, risk)
+	// The rules decide whether new purchase orders may go out; an order whose lines all have
+	// purchase orders already (a released failure) goes on without them.
+	var holds []dropsync.Hold
+	if len(plan.PurchaseOrders) > 0 || len(plan.Unfulfillable) > 0 {
+		holds = p.holds(o, plan, risk)
+	}
 	now := p.now()
 	o, _, err = p.store.UpdateOrder(ctx, pl.Shop, pl.OrderID, func(o *dropsync.Order) error {
 		if o.State != dropsync.StateReceived || o.Round != pl.Round {
@@ -82,13 +87,21 @@ func (p *Pipeline) handleVerify(ctx context.Context, t *asynq.Task) error {
 		}
 		for _, po := range plan.PurchaseOrders {
 			if cur := o.PurchaseOrder(po.ID); cur != nil {
-				if livePO(*cur) {
+				switch {
+				case cur.State == dropsync.POPending && !cur.MaybeAtSupplier():
+					// Planned but never sent: the new plan replaces it.
+					*cur = po
+					cur.UpdatedAt = now
+				case cur.State == dropsync.POPending && sameItems(*cur, po):
+					// Perhaps at the supplier already, with these very items: it stands.
+				case livePO(*cur):
 					o.Hold(now, dropsync.Hold{Rule: "mapping", Reason: fmt.Sprintf(
-						"the fallback supplier %s already has a purchase order for this order", po.Supplier)})
+						"supplier %s already has (or may have) a purchase order for this order with other items", po.Supplier)})
 					return nil
+				default:
+					*cur = po
+					cur.UpdatedAt = now
 				}
-				*cur = po
-				cur.UpdatedAt = now
 				continue
 			}
 			po.UpdatedAt = now
@@ -241,4 +254,11 @@ func (p *Pipeline) liveCosts(plan mapping.Plan, now time.Time) {
 			}
 		}
 	}
+}
+
+// sameItems reports whether two purchase orders ask for the same supplier units.
+func sameItems(a, b dropsync.PurchaseOrder) bool {
+	return slices.EqualFunc(a.Items, b.Items, func(x, y dropsync.POItem) bool {
+		return x.LineID == y.LineID && x.SupplierSKU == y.SupplierSKU && x.Quantity == y.Quantity
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dropsync/dropsync/connectors/shopify/shopifytest"
 	"github.com/dropsync/dropsync/connectors/supplier/http/suppliertest"
@@ -295,4 +296,59 @@ func TestTestOrderIsHeld(t *testing.T) {
 		t.Fatalf("release: %d", st)
 	}
 	w.waitState(id, "forwarded")
+}
+
+// One supplier refuses while a sibling purchase order is still on its way to its supplier:
+// the refused line falls back and the sibling stands (it is neither held nor sent twice).
+func TestRefusalWhileSiblingInFlight(t *testing.T) {
+	w := newWorld(t, worldOpts{
+		mappings: "e2e-store.myshopify.com,TSHIRT-RED-M,acme,ACME-TS-R-M,4.20,USD,1,1,\n" +
+			"e2e-store.myshopify.com,POSTER,beta,BETA-POSTER,2.50,USD,1,1,\n" +
+			"e2e-store.myshopify.com,POSTER,beta,BETA-POSTER-ALT,2.70,USD,1,2,\n",
+		betaItems: map[string]suppliertest.Item{
+			"BETA-POSTER":     {Available: 5, UnitCost: "2.50", Currency: "USD"},
+			"BETA-POSTER-ALT": {Available: 5, UnitCost: "2.70", Currency: "USD"},
+		}})
+	poster := shopifytest.LineSpec{SKU: "POSTER", VariantID: 9, Quantity: 1, Price: d("12.00")}
+	// Warm dropsync's short stock cache, then empty the preferred poster at beta.
+	w.addOrder(shopifytest.SampleOrder(8901, shopifytest.WithLines(poster)), "orders/create")
+	w.waitState(8901, "forwarded")
+	w.beta.SetStock("BETA-POSTER", 0)
+	w.acme.SetDelay(800 * time.Millisecond) // acme's reply is slow: its purchase order is in flight
+
+	const id = 8902
+	w.addOrder(shopifytest.SampleOrder(id, shopifytest.WithLines(
+		shopifytest.LineSpec{SKU: "TSHIRT-RED-M", VariantID: 11, Quantity: 1, Price: d("19.90")}, poster)), "orders/create")
+	v := w.waitState(id, "forwarded")
+	bo, ok := w.beta.Order(dropsync.POID(testShop, id, "beta"))
+	if !ok || items(bo.Placed.Items) != "BETA-POSTER-ALT×1" {
+		t.Fatalf("beta holds %+v, want the fallback poster", bo.Placed.Items)
+	}
+	if w.acme.Created() != 1 {
+		t.Fatalf("acme created %d orders, want 1", w.acme.Created())
+	}
+	if !hasEvent(v, "refused") {
+		t.Errorf("the refusal is not in the timeline")
+	}
+}
+
+// A cancellation that comes while the supplier's reply to the order was lost still reaches
+// the supplier: dropsync finds the order it may hold and cancels it.
+func TestCancelAfterLostReplyReachesSupplier(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	const id = 8951
+	w.acme.AcceptThenFail(1) // acme takes the order, dropsync hears a 500
+	w.addOrder(simpleOrder(id), "orders/create")
+	poID := dropsync.POID(testShop, id, "acme")
+	w.eventually("acme holds the order", func() bool { _, ok := w.acme.Order(poID); return ok }, nil)
+	w.shopify.CancelOrder(id, "customer")
+	w.deliver("orders/cancelled", w.shopify.OrderJSON(id), "")
+	w.waitState(id, "cancelled")
+	w.eventually("acme's order cancelled", func() bool {
+		ao, _ := w.acme.Order(poID)
+		return ao.Status == "cancelled"
+	}, func() string { ao, _ := w.acme.Order(poID); return "acme status " + ao.Status })
+	if w.acme.Created() != 1 {
+		t.Fatalf("acme created %d orders, want 1", w.acme.Created())
+	}
 }

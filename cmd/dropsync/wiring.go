@@ -64,7 +64,7 @@ func (m *Main) newKindSupplier(s config.Supplier, log zerolog.Logger) (jobs.Supp
 	case config.KindCJDropshipping:
 		sup := cjdropshipping.New(cjdropshipping.Config{ID: s.ID, BaseURL: s.BaseURL, Email: s.Email, APIKey: s.APIKey,
 			WebhookSecret: s.WebhookSecret, LogisticName: s.LogisticName, FromCountry: s.FromCountry,
-			ShippingMethod: s.ShippingMethod, Timeout: s.Timeout},
+			Timeout: s.Timeout},
 			m.HTTPClient, cjdropshipping.NewRedisTokenStore(m.rdb, s.ID+":"+accountFingerprint(s.Email, s.APIKey)), m.Now, log)
 		return sup, sup, nil
 	}

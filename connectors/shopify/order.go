@@ -234,6 +234,16 @@ func (ro restOrder) sale(shop string) (dropsync.Sale, error) {
 		}
 		if l.CurrentQuantity != nil {
 			line.CurrentQuantity = *l.CurrentQuantity
+		} else {
+			// API versions without current_quantity: the ordered quantity less what was refunded.
+			for _, r := range ro.Refunds {
+				for _, rl := range r.RefundLineItems {
+					if rl.LineItemID == l.ID {
+						line.CurrentQuantity -= rl.Quantity
+					}
+				}
+			}
+			line.CurrentQuantity = max(line.CurrentQuantity, 0)
 		}
 		if l.FulfillableQuantity != nil {
 			line.FulfillableQuantity = *l.FulfillableQuantity

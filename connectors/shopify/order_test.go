@@ -68,3 +68,20 @@ func TestParseOrderRejects(t *testing.T) {
 		})
 	}
 }
+
+// An order from an API version without current_quantity: the refunded units are not current.
+func TestParseOrderWithoutCurrentQuantity(t *testing.T) {
+	body := []byte(`{"id":7,"updated_at":"2026-11-28T10:00:00Z","currency":"USD",
+		"line_items":[{"id":70,"sku":"A","quantity":3,"price":"5.00"},{"id":71,"sku":"B","quantity":1,"price":"5.00","current_quantity":0}],
+		"refunds":[{"id":1,"refund_line_items":[{"line_item_id":70,"quantity":2}]}]}`)
+	s, err := shopify.ParseOrder(shop, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Lines[0].CurrentQuantity; got != 1 {
+		t.Errorf("line A current quantity %d, want 3 ordered − 2 refunded = 1", got)
+	}
+	if got := s.Lines[1].CurrentQuantity; got != 0 {
+		t.Errorf("line B removed by an edit: current quantity %d, want 0", got)
+	}
+}

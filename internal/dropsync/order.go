@@ -114,14 +114,21 @@ func (o *Order) Redact(at time.Time, why string) {
 	o.Record(at, "redacted", why)
 }
 
-// Placed reports whether any purchase order of the order has reached its supplier.
+// Placed reports whether any purchase order of the order has reached, or may have reached,
+// its supplier.
 func (o *Order) Placed() bool {
-	for _, po := range o.PurchaseOrders {
-		if po.SupplierOrderID != "" || (po.State != POPending && po.State != PORejected) {
+	for i := range o.PurchaseOrders {
+		if o.PurchaseOrders[i].MaybeAtSupplier() {
 			return true
 		}
 	}
 	return false
+}
+
+// MaybeAtSupplier reports whether the supplier holds, or may hold, the purchase order: it was
+// accepted, or a request to place it was begun (its reply may have been lost).
+func (po *PurchaseOrder) MaybeAtSupplier() bool {
+	return po.SupplierOrderID != "" || po.PlaceAttempts > 0 || (po.State != POPending && po.State != PORejected)
 }
 
 // Hold is one rule that stops an order from being forwarded, with a reason a merchant reads.
@@ -305,9 +312,12 @@ type PurchaseOrder struct {
 	Error           string     `json:"error,omitempty"`
 	// CancelRequested is set when the storefront order was cancelled: the purchase order is
 	// cancelled at the supplier unless a parcel has already left.
-	CancelRequested bool       `json:"cancel_requested,omitempty"`
-	PlacedAt        *time.Time `json:"placed_at,omitempty"`
-	UpdatedAt       time.Time  `json:"updated_at"`
+	CancelRequested bool `json:"cancel_requested,omitempty"`
+	// PlaceAttempts counts requests begun to place it: after one, the supplier may hold it
+	// even if dropsync never heard back.
+	PlaceAttempts int        `json:"place_attempts,omitempty"`
+	PlacedAt      *time.Time `json:"placed_at,omitempty"`
+	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
 // POID is the deterministic purchase order id "<shop>-<order id>-<supplier id>".

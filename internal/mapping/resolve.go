@@ -84,21 +84,10 @@ func (ix *Index) Rows(shop, sku string) []dropsync.Mapping {
 }
 
 // LineQuantity is how many storefront units of the line dropsync would forward: its current
-// quantity after edits and refunds, or, when the storefront reports none (current quantity
-// 0), its ordered quantity less the units refunded, so that a refunded line is not shipped.
-func LineQuantity(sale dropsync.Sale, l dropsync.Line) int {
-	if l.CurrentQuantity > 0 {
-		return l.CurrentQuantity
-	}
-	q := l.Quantity
-	for _, r := range sale.Refunds {
-		for _, rl := range r.Lines {
-			if rl.LineID == l.ID {
-				q -= rl.Quantity
-			}
-		}
-	}
-	return max(q, 0)
+// quantity, after edits and refunds. The storefront connector always fills it (a line an edit
+// removed has 0), so 0 means none, never "unknown".
+func LineQuantity(_ dropsync.Sale, l dropsync.Line) int {
+	return max(l.CurrentQuantity, 0)
 }
 
 // Resolve plans how an order's lines go to suppliers. It considers each line that requires

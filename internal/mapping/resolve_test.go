@@ -305,10 +305,9 @@ func TestLineQuantity(t *testing.T) {
 		want    int
 	}{
 		{"current quantity", dropsync.Line{ID: 1, Quantity: 3, CurrentQuantity: 2}, nil, 2},
-		{"no current quantity falls back to quantity", dropsync.Line{ID: 1, Quantity: 3}, nil, 3},
-		{"fallback less refunded units", dropsync.Line{ID: 1, Quantity: 3}, []dropsync.Refund{refunded(1, 1), refunded(2, 2)}, 2},
-		{"fully refunded", dropsync.Line{ID: 1, Quantity: 3}, []dropsync.Refund{refunded(1, 2), refunded(1, 1)}, 0},
-		{"never negative", dropsync.Line{ID: 1, Quantity: 1}, []dropsync.Refund{refunded(1, 2)}, 0},
+		{"removed by an edit", dropsync.Line{ID: 1, Quantity: 3, CurrentQuantity: 0}, nil, 0},
+		{"refunds are already in the current quantity", dropsync.Line{ID: 1, Quantity: 3, CurrentQuantity: 1}, []dropsync.Refund{refunded(1, 2)}, 1},
+		{"never negative", dropsync.Line{ID: 1, Quantity: 1, CurrentQuantity: -1}, nil, 0},
 		{"quantity 0", dropsync.Line{ID: 1}, nil, 0},
 	}
 	for _, tt := range tests {

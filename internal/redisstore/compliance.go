@@ -53,11 +53,16 @@ func (s *Store) DeleteShopData(ctx context.Context, shop string) (int, error) {
 	}
 	for _, id := range ids {
 		o, err := s.Order(ctx, shop, id)
-		if err != nil {
+		if dropsync.ErrorCode(err) == dropsync.ENOTFOUND {
 			continue
 		}
+		if err != nil {
+			return 0, err
+		}
 		for _, po := range o.PurchaseOrders {
-			s.rdb.ZRem(ctx, openPOKey(po.Supplier), po.ID)
+			if err := s.rdb.ZRem(ctx, openPOKey(po.Supplier), po.ID).Err(); err != nil {
+				return 0, dropsync.Wrap(dropsync.EUNAVAILABLE, err, "erase shop %s", shop)
+			}
 		}
 	}
 	patterns := []string{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"time"
@@ -37,7 +38,7 @@ func (s *Store) ReplaceMappings(ctx context.Context, shop string, rows []dropsyn
 		skus = append(skus, k)
 	}
 	sort.Strings(skus)
-	tmp := fmt.Sprintf("%s:tmp:%d", mappingsKey(shop), s.now().UnixNano())
+	tmp := fmt.Sprintf("%s:tmp:%d", mappingsKey(shop), rand.Uint64())
 	for start := 0; start < len(skus); start += mappingChunk {
 		end := min(start+mappingChunk, len(skus))
 		args := make([]any, 0, 2*(end-start))

@@ -517,3 +517,14 @@ func (s *Store) DeleteOrder(ctx context.Context, shop string, id int64) error {
 	}
 	return dropsync.Errorf(dropsync.EUNAVAILABLE, "delete order %d of %s: too much contention", id, shop)
 }
+
+// TouchOpenPurchaseOrder moves a polled purchase order to the back of its supplier's open
+// list, so that the next poll reads the ones polled longest ago first (a poll reads at most a
+// page of them). A purchase order no longer open is left out.
+func (s *Store) TouchOpenPurchaseOrder(ctx context.Context, supplier, poID string) error {
+	err := s.rdb.ZAddXX(ctx, openPOKey(supplier), redis.Z{Score: float64(s.now().UnixMilli()), Member: poID}).Err()
+	if err != nil {
+		return dropsync.Wrap(dropsync.EUNAVAILABLE, err, "touch purchase order %s", poID)
+	}
+	return nil
+}

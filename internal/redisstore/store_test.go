@@ -233,3 +233,36 @@ func ids(os []dropsync.Order) []int64 {
 	}
 	return out
 }
+
+// A polled purchase order goes to the back of its supplier's open list, so a poll that reads
+// one page at a time reaches every purchase order in turn.
+func TestTouchOpenPurchaseOrderRotates(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	for id := int64(1); id <= 3; id++ {
+		create(t, s, id)
+		if _, _, err := s.UpdateOrder(ctx, shop, id, func(o *dropsync.Order) error {
+			o.PurchaseOrders = []dropsync.PurchaseOrder{{ID: dropsync.POID(shop, id, "acme"), Supplier: "acme", State: dropsync.POAccepted}}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	first, _ := s.OpenPurchaseOrders(ctx, "acme", 1)
+	time.Sleep(2 * time.Millisecond)
+	if err := s.TouchOpenPurchaseOrder(ctx, "acme", first[0]); err != nil {
+		t.Fatal(err)
+	}
+	next, _ := s.OpenPurchaseOrders(ctx, "acme", 1)
+	if next[0] == first[0] {
+		t.Fatalf("the purchase order just polled (%s) is still first", first[0])
+	}
+	if err := s.TouchOpenPurchaseOrder(ctx, "acme", "not-open"); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := s.OpenPurchaseOrders(ctx, "acme", 0)
+	if len(all) != 3 {
+		t.Fatalf("touching a purchase order that is not open added it: %v", all)
+	}
+}
