@@ -21,6 +21,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/shopspring/decimal"
 	"go.yaml.in/yaml/v3"
+
+	// Renamed: this package's YAML decoder has a type called mapping.
+	mappings "github.com/dropsync/dropsync/internal/mapping"
 )
 
 // Defaults for keys a config leaves out.
@@ -54,13 +57,25 @@ var (
 	apiVersionRE = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])$`)
 	seriesRE     = regexp.MustCompile(`^[A-Z0-9]{1,10}$`)
 	supplierIDRE = regexp.MustCompile(`^[a-z0-9-]+$`)
-	countryRE    = regexp.MustCompile(`^[A-Z]{2}$`)
 )
 
 const (
 	seriesMessage  = "must be 1 to 10 upper-case letters or digits"
 	countryMessage = "must be an upper-case ISO 3166-1 alpha-2 country code such as US"
 )
+
+// countryHints name the right code for codes merchants commonly write instead. They are the
+// hints the supplier mappings CSV gives (internal/mapping keeps them unexported), so that a
+// merchant gets the same advice in both files.
+var countryHints = map[string]string{
+	"UK": "GB for the United Kingdom",
+	"EL": "GR for Greece",
+	"EN": "GB for England",
+}
+
+// maxMarginPercent bounds rules.min_margin_percent from above, excluded: a margin is below
+// 100% whenever the supplier cost is above zero, so 100 would hold every order with a cost.
+var maxMarginPercent = decimal.NewFromInt(100)
 
 // supplierKinds are the kinds a supplier may have, one per connector package.
 var supplierKinds = []string{KindHTTP, KindPrintful, KindCJDropshipping}
@@ -356,7 +371,9 @@ func decodeSupplier(m *mapping, ids map[string]string) Supplier {
 		}
 		s.APIKey = m.get("api_key").required()
 		s.LogisticName = m.get("logistic_name").required()
-		s.FromCountry = m.get("from_country").matching(defaultFromCountry, countryRE, countryMessage)
+		from := m.get("from_country")
+		s.FromCountry = from.textOr(defaultFromCountry)
+		checkCountry(from, s.FromCountry)
 	case "":
 		// Without a valid kind nobody can tell which kind's keys belong here: judge none.
 		for _, keys := range kindKeys {
@@ -404,15 +421,30 @@ func decodeRules(m *mapping) Rules {
 		HoldRisk:         m.get("hold_risk").oneOf("high", "none", "medium", "high"),
 		MaxQuantity:      int(m.get("max_quantity").integer(0, 0, math.MaxInt)),
 	}
-	margin.check(!r.MinMarginPercent.IsNegative() && r.MinMarginPercent.LessThanOrEqual(decimal.NewFromInt(100)),
-		"must be between 0 and 100")
+	margin.check(!r.MinMarginPercent.IsNegative() && r.MinMarginPercent.LessThan(maxMarginPercent),
+		"must be at least 0 and below 100")
 	for _, c := range m.get("hold_countries").list() {
 		code := c.text()
-		c.check(countryRE.MatchString(code), countryMessage)
+		checkCountry(c, code)
 		r.HoldCountries = append(r.HoldCountries, code)
 	}
 	m.done(nil)
 	return r
+}
+
+// checkCountry reports a code that is not an assigned ISO 3166-1 alpha-2 code as a storefront
+// reports destinations (upper-case; the few unassigned codes storefronts use, such as XK,
+// count), naming the right code for common mistakes such as UK. Hints come from a fixed
+// list, so the message still never carries the configured text itself.
+func checkCountry(f field, code string) {
+	if mappings.KnownCountry(code) {
+		return
+	}
+	msg := countryMessage
+	if hint, ok := countryHints[strings.ToUpper(code)]; ok {
+		msg += " (use " + hint + ")"
+	}
+	f.problem(msg)
 }
 
 func decodeInvoices(m *mapping) Invoices {

@@ -148,6 +148,8 @@ func TestValidation(t *testing.T) {
 			"suppliers[0].email: required", "suppliers[0].api_key: required", "suppliers[0].logistic_name: required"}},
 		{name: "cjdropshipping email and country", yaml: supplierYAML("id: cj", "kind: cjdropshipping", "email: 'Ops <ops@x.example>'", "api_key: k", "logistic_name: l", "from_country: cn"), want: []string{
 			"suppliers[0].email: must be an email address", "suppliers[0].from_country: must be an upper-case ISO 3166-1 alpha-2 country code such as US"}},
+		{name: "cjdropshipping unassigned country", yaml: supplierYAML("id: cj", "kind: cjdropshipping", "email: ops@x.example", "api_key: k", "logistic_name: l", "from_country: UK"), want: []string{
+			"suppliers[0].from_country: must be an upper-case ISO 3166-1 alpha-2 country code such as US (use GB for the United Kingdom)"}},
 		{name: "cjdropshipping token is not used", yaml: supplierYAML("id: cj", "kind: cjdropshipping", "email: ops@x.example", "api_key: k", "logistic_name: l", "token: t"), want: []string{
 			"suppliers[0].token: not used by kind cjdropshipping, which signs in with email and api_key"}},
 		{name: "key of another kind", yaml: supplierYAML(append(slices.Clone(httpSupplier), "confirm: true", "api_key: k")...), want: []string{
@@ -162,16 +164,28 @@ func TestValidation(t *testing.T) {
 		{name: "mappings file is a directory", yaml: "mappings_file: testdata\n", want: []string{"mappings_file: is a directory, not a file"}},
 
 		// rules.
-		{name: "margin negative", yaml: "rules: {min_margin_percent: -0.5}\n", want: []string{"rules.min_margin_percent: must be between 0 and 100"}},
-		{name: "margin above 100", yaml: "rules: {min_margin_percent: 100.01}\n", want: []string{"rules.min_margin_percent: must be between 0 and 100"}},
+		{name: "margin negative", yaml: "rules: {min_margin_percent: -0.5}\n", want: []string{"rules.min_margin_percent: must be at least 0 and below 100"}},
+		{name: "margin above 100", yaml: "rules: {min_margin_percent: 100.01}\n", want: []string{"rules.min_margin_percent: must be at least 0 and below 100"}},
 		{name: "margin not a number", yaml: "rules: {min_margin_percent: 10%}\n", want: []string{"rules.min_margin_percent: must be a decimal number"}},
-		{name: "margin limits", yaml: "rules: {min_margin_percent: 100}\n"},
+		{name: "margin of 100 would hold every order with a cost", yaml: "rules: {min_margin_percent: 100}\n", want: []string{
+			"rules.min_margin_percent: must be at least 0 and below 100"}},
+		{name: "margin just below 100", yaml: "rules: {min_margin_percent: 99.99}\n"},
+		{name: "margin of 0", yaml: "rules: {min_margin_percent: 0}\n"},
 		{name: "require paid", yaml: "rules: {require_paid: 1}\n", want: []string{"rules.require_paid: must be true or false"}},
 		{name: "hold risk", yaml: "rules: {hold_risk: low}\n", want: []string{"rules.hold_risk: must be one of none, medium, high"}},
 		{name: "max quantity", yaml: "rules: {max_quantity: -1}\n", want: []string{"rules.max_quantity: must be at least 0"}},
 		{name: "hold countries", yaml: "rules: {hold_countries: [US, usa, '']}\n", want: []string{
 			"rules.hold_countries[1]: must be an upper-case ISO 3166-1 alpha-2 country code such as US",
 			"rules.hold_countries[2]: must be an upper-case ISO 3166-1 alpha-2 country code such as US"}},
+		{name: "hold countries assigned, and the ones storefronts use", yaml: "rules: {hold_countries: [GB, GR, BR, AX, XK]}\n"},
+		{name: "hold countries unassigned", yaml: "rules: {hold_countries: [XX, EU, ZZ, US]}\n", want: []string{
+			"rules.hold_countries[0]: must be an upper-case ISO 3166-1 alpha-2 country code such as US",
+			"rules.hold_countries[1]: must be an upper-case ISO 3166-1 alpha-2 country code such as US",
+			"rules.hold_countries[2]: must be an upper-case ISO 3166-1 alpha-2 country code such as US"}},
+		{name: "hold countries with a hint", yaml: "rules: {hold_countries: [UK, EL, uk]}\n", want: []string{
+			"rules.hold_countries[0]: must be an upper-case ISO 3166-1 alpha-2 country code such as US (use GB for the United Kingdom)",
+			"rules.hold_countries[1]: must be an upper-case ISO 3166-1 alpha-2 country code such as US (use GR for Greece)",
+			"rules.hold_countries[2]: must be an upper-case ISO 3166-1 alpha-2 country code such as US (use GB for the United Kingdom)"}},
 		{name: "hold countries not a list", yaml: "rules: {hold_countries: US}\n", want: []string{"rules.hold_countries: must be a list, not a single value"}},
 
 		// invoices.
@@ -221,7 +235,7 @@ func TestEveryProblemInFileOrder(t *testing.T) {
 		"suppliers[0].id: must be lower-case letters, digits and dashes",
 		`suppliers[0].poll_interval: must be a duration such as "90s", "5m" or "0"`,
 		"suppliers[1].email: only valid for kind cjdropshipping",
-		"rules.min_margin_percent: must be between 0 and 100",
+		"rules.min_margin_percent: must be at least 0 and below 100",
 		"rules.hold_countries[0]: must be an upper-case ISO 3166-1 alpha-2 country code such as US",
 		"invoices.credit_note_series: must differ from invoices.series",
 	}

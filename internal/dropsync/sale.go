@@ -105,9 +105,25 @@ func (l Line) MappingSKU() string {
 	return "variant:" + strconv.FormatInt(l.VariantID, 10)
 }
 
-// Discounted is the line's revenue after its discount allocations.
+// Discount is everything discounted off the line: the sum of its discount allocations when
+// it has any, else its total_discount. Allocations are what current storefront API versions
+// report (total_discount is deprecated and may lag behind or disagree); older orders carry
+// only total_discount. Invoices and margins both use this one rule, so an invoice never shows
+// a discount the margin check did not count.
+func (l Line) Discount() decimal.Decimal {
+	if len(l.DiscountAllocations) == 0 {
+		return l.TotalDiscount
+	}
+	var d decimal.Decimal
+	for _, a := range l.DiscountAllocations {
+		d = d.Add(a.Amount)
+	}
+	return d
+}
+
+// Discounted is the line's revenue after its discount (Discount), for its ordered quantity.
 func (l Line) Discounted() decimal.Decimal {
-	return l.Price.Mul(decimal.NewFromInt(int64(l.Quantity))).Sub(l.TotalDiscount)
+	return l.Price.Mul(decimal.NewFromInt(int64(l.Quantity))).Sub(l.Discount())
 }
 
 // Property is a storefront line item property (personalisation such as an engraving).

@@ -13,9 +13,9 @@ import (
 // Build computes the unnumbered invoice of a sale. Series is DefaultSeries until the caller
 // sets the configured one; number, year, sequence and issued_at are the store's to fill.
 //
-// Lines carry quantity, unit price (the storefront's price), the sum of their discount
-// allocations, their taxes per rate and their total; shipping lines carry their price,
-// discounts and taxes. With taxes_included the prices contain the taxes and
+// Lines carry quantity, unit price (the storefront's price), their discount (Line.Discount:
+// the sum of their allocations, else total_discount), their taxes per rate and their total;
+// shipping lines carry their price, discounts and taxes. With taxes_included the prices contain the taxes and
 // total = lines − discounts + shipping − shipping discounts; otherwise the taxes are added.
 // That total must equal the sale's total_price to the cent, and the taxes its total_tax: a
 // mismatch is an EINVALID *dropsync.Error naming both amounts (reason ReasonTotalMismatch or
@@ -48,10 +48,7 @@ func Build(sale dropsync.Sale, seller Seller) (Invoice, error) {
 		if l.Quantity == 0 {
 			continue // a line removed by an order edit is not sold
 		}
-		disc := sumAllocations(l.DiscountAllocations)
-		if len(l.DiscountAllocations) == 0 {
-			disc = l.TotalDiscount // older orders carry only the line's total discount
-		}
+		disc := l.Discount()
 		il := Line{
 			LineID:      l.ID,
 			SKU:         strings.TrimSpace(l.SKU),
@@ -60,13 +57,16 @@ func Build(sale dropsync.Sale, seller Seller) (Invoice, error) {
 			UnitPrice:   l.Price,
 			Discount:    disc,
 			TaxLines:    mergeTaxes(l.TaxLines),
-			Total:       l.Price.Mul(decimal.NewFromInt(int64(l.Quantity))).Sub(disc),
+			Total:       l.Discounted(),
 		}
 		inv.Lines = append(inv.Lines, il)
 	}
 	for i, s := range sale.ShippingLines {
+		// Without allocations the discount is what discounted_price takes off the price, down
+		// to nothing for free shipping. The storefront connector always fills DiscountedPrice
+		// (with the price itself when the storefront sends none), so 0 means free, not absent.
 		disc := sumAllocations(s.DiscountAllocations)
-		if len(s.DiscountAllocations) == 0 && s.DiscountedPrice.IsPositive() && s.DiscountedPrice.LessThan(s.Price) {
+		if len(s.DiscountAllocations) == 0 && s.DiscountedPrice.LessThan(s.Price) {
 			disc = s.Price.Sub(s.DiscountedPrice)
 		}
 		sh := Shipping{

@@ -107,6 +107,35 @@ func TestBuild(t *testing.T) {
 			},
 		},
 		{
+			name: "free shipping by discounted_price alone, no allocations", file: "sale-free-shipping.json",
+			edit:      func(s *dropsync.Sale) { s.ShippingLines[0].DiscountAllocations = nil },
+			want:      totals{"22.00", "3.99", "3.99", "3.67", "22.00"},
+			wantBuyer: "Siobhán O'Connor", wantCity: "Dublin",
+			wantTaxes: []invoice.TaxRate{{Title: "VAT", Rate: dec("0.2"), Base: dec("18.33"), Amount: dec("3.67")}},
+		},
+		{
+			name: "line discount from total_discount when it has no allocations", file: "sale-eu-taxes-included.json",
+			edit: func(s *dropsync.Sale) {
+				s.Lines[1].TotalDiscount, s.Lines[1].DiscountAllocations = s.Lines[1].DiscountAllocations[0].Amount, nil
+			},
+			want:      totals{"83.80", "8.38", "4.90", "10.78", "80.32"},
+			wantBuyer: "Zoë Müller", wantCity: "Łódź",
+			wantTaxes: []invoice.TaxRate{
+				{Title: "MwSt", Rate: dec("0.19"), Base: dec("49.35"), Amount: dec("9.37")},
+				{Title: "MwSt", Rate: dec("0.07"), Base: dec("20.19"), Amount: dec("1.41")},
+			},
+		},
+		{
+			name: "allocations win over a disagreeing total_discount", file: "sale-eu-taxes-included.json",
+			edit:      func(s *dropsync.Sale) { s.Lines[0].TotalDiscount = dec("1.00") },
+			want:      totals{"83.80", "8.38", "4.90", "10.78", "80.32"},
+			wantBuyer: "Zoë Müller", wantCity: "Łódź",
+			wantTaxes: []invoice.TaxRate{
+				{Title: "MwSt", Rate: dec("0.19"), Base: dec("49.35"), Amount: dec("9.37")},
+				{Title: "MwSt", Rate: dec("0.07"), Base: dec("20.19"), Amount: dec("1.41")},
+			},
+		},
+		{
 			name: "total one cent off is refused", file: "sale-us-taxes-excluded.json",
 			edit:       func(s *dropsync.Sale) { s.TotalPrice = dec("105.74") },
 			wantReason: invoice.ReasonTotalMismatch,

@@ -44,12 +44,6 @@ const (
 	DefaultCreditNoteSeries = "CN"
 )
 
-// MaxSequence is the last number of a series in one year: the number format has six digits.
-const MaxSequence = 999_999
-
-// Redacted replaces the buyer's personal data once the customer asked for erasure.
-const Redacted = "redacted"
-
 // Reasons carried by the *dropsync.Error values this package returns, so that callers can
 // tell them apart without parsing messages.
 const (
@@ -154,8 +148,9 @@ type Line struct {
 	Description string
 	Quantity    int
 	UnitPrice   decimal.Decimal
-	// Discount is the sum of the line's discount allocations (codes, automatic and order
-	// discounts spread over lines).
+	// Discount is the line's discount (dropsync.Line.Discount): the sum of its discount
+	// allocations (codes, automatic and order discounts spread over lines), or its
+	// total_discount on an order that has no allocations.
 	Discount decimal.Decimal
 	TaxLines []TaxLine
 	// Total is UnitPrice×Quantity − Discount, in the invoice's tax basis (TaxesIncluded).

@@ -14,10 +14,11 @@ package redisstore
 // dated before the one numbered just before it in its series.
 //
 // Documents are never deleted and never change, with one exception the law asks for: when a
-// customer's data must be erased, RedactInvoiceBuyer blanks the buyer's name, address and
-// email but keeps the number, the amounts, the taxes and the seller, which the merchant must
-// keep for years. A credit note, not an edit, corrects an invoice; the list of credit notes
-// issued against an invoice is kept beside it, not inside it.
+// customer's data must be erased, RedactInvoiceBuyer blanks the buyer's email (see
+// invoice.Buyer.Redact) but keeps the buyer's name and postal address, which tax law
+// requires on an invoice, and the number, the amounts, the taxes and the seller, all of
+// which the merchant must keep for years. A credit note, not an edit, corrects an invoice;
+// the list of credit notes issued against an invoice is kept beside it, not inside it.
 //
 // Every key the scripts touch is named in KEYS (none is built inside Lua): Redis then checks
 // them all before running anything, so a refused key (an ACL, a cluster slot) refuses the
@@ -93,7 +94,8 @@ end
 //
 // Replies: {1, doc} issued; {0, doc, credit notes…} issued before; {2, at} issued_at is before
 // the last document of the series (at); {3} the credited invoice does not exist; {4} the
-// buyer's data was erased meanwhile; {5, credited} the credit exceeds what remains.
+// buyer's data was erased meanwhile; {5, credited} the credit exceeds what remains. A series
+// ends at 999999 in a year (an error reply): numbers have six digits (invoice.Number).
 var issueScript = redis.NewScript(checkTypesLua + withCreditNotesLua + `
 local isCN = ARGV[1] == 'credit_note'
 local index = KEYS[2]

@@ -20,10 +20,11 @@ type lineCost struct {
 }
 
 // checkMargin compares, per mapped line, the storefront revenue of one unit after discounts
-// with the supplier cost of one unit (the sum over the line's bundle of unit cost times
-// supplier units per storefront unit). Margins are per unit, so a partly refunded or edited
-// line compares the same as the whole. Costs in another currency than the order's are never
-// converted: a rate picked here would be a guess, and a guess should not forward orders.
+// and without taxes (lineRevenue) with the supplier cost of one unit (the sum over the line's
+// bundle of unit cost times supplier units per storefront unit). Margins are per unit, so a
+// partly refunded or edited line compares the same as the whole. Costs in another currency
+// than the order's are never converted: a rate picked here would be a guess, and a guess
+// should not forward orders.
 func checkMargin(sale dropsync.Sale, plan mapping.Plan, minimum decimal.Decimal) []Hold {
 	if !minimum.IsPositive() {
 		return nil
@@ -58,7 +59,7 @@ func checkMargin(sale dropsync.Sale, plan mapping.Plan, minimum decimal.Decimal)
 				Reason: fmt.Sprintf("supplier cost for SKU %s is in %s, order is in %s", sku, c.foreign, sale.Currency)})
 			continue
 		}
-		revenue := lineRevenue(l).Div(decimal.NewFromInt(int64(l.Quantity)))
+		revenue := lineRevenue(l, sale.TaxesIncluded).Div(decimal.NewFromInt(int64(l.Quantity)))
 		if !revenue.IsPositive() {
 			if c.perUnit.IsPositive() {
 				cost := dropsync.Money{Amount: c.perUnit, Currency: sale.Currency}
@@ -77,16 +78,16 @@ func checkMargin(sale dropsync.Sale, plan mapping.Plan, minimum decimal.Decimal)
 	return holds
 }
 
-// lineRevenue is the line's revenue after discounts. Line.Discounted subtracts the line's
-// total_discount; some storefront API versions report a line's discounts only as
-// allocations, so when total_discount is zero the allocations are subtracted instead.
-func lineRevenue(l dropsync.Line) decimal.Decimal {
-	if !l.TotalDiscount.IsZero() {
-		return l.Discounted()
-	}
+// lineRevenue is what the merchant keeps of the line: its price times its quantity, less its
+// discount (Line.Discount, the rule invoices use too), less its taxes when the prices include
+// them. Tax collected for the state is not margin: 11.90 with 19% VAT included is 10.00 of
+// revenue, and a 9.00 cost leaves 10%, not 24%.
+func lineRevenue(l dropsync.Line, taxesIncluded bool) decimal.Decimal {
 	rev := l.Discounted()
-	for _, a := range l.DiscountAllocations {
-		rev = rev.Sub(a.Amount)
+	if taxesIncluded {
+		for _, t := range l.TaxLines {
+			rev = rev.Sub(t.Price)
+		}
 	}
 	return rev
 }

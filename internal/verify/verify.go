@@ -40,7 +40,8 @@ const (
 	RecommendCancel      = "cancel"
 )
 
-// Rules is a shop's verification policy. The zero value holds nothing.
+// Rules is a shop's verification policy. The zero value holds nothing. The config's rules
+// keys are validated where they are read (internal/config); Check takes them as given.
 type Rules struct {
 	// RequirePaid holds orders that are not paid or authorized.
 	RequirePaid bool
@@ -54,31 +55,6 @@ type Rules struct {
 	MaxQuantity int
 	// HoldCountries are destinations (ISO 3166-1 alpha-2) that always need a look first.
 	HoldCountries []string
-}
-
-// Validate checks the rules, naming each bad field. It returns an EINVALID error.
-func (r Rules) Validate() error {
-	var bad []string
-	if r.MinMarginPercent.IsNegative() || r.MinMarginPercent.GreaterThanOrEqual(decimal.NewFromInt(100)) {
-		bad = append(bad, fmt.Sprintf("min_margin_percent must be at least 0 and below 100, got %s", r.MinMarginPercent))
-	}
-	switch r.HoldRisk {
-	case "", RiskNone, RiskMedium, RiskHigh:
-	default:
-		bad = append(bad, fmt.Sprintf("hold_risk must be none, medium or high, got %q", r.HoldRisk))
-	}
-	if r.MaxQuantity < 0 {
-		bad = append(bad, fmt.Sprintf("max_quantity must be 0 (no cap) or more, got %d", r.MaxQuantity))
-	}
-	for _, c := range r.HoldCountries {
-		if !mapping.KnownCountry(strings.ToUpper(strings.TrimSpace(c))) {
-			bad = append(bad, fmt.Sprintf("hold_countries: %q is not an ISO 3166-1 alpha-2 country code", c))
-		}
-	}
-	if len(bad) > 0 {
-		return dropsync.Errorf(dropsync.EINVALID, "verification rules: %s", strings.Join(bad, "; "))
-	}
-	return nil
 }
 
 // Hold is one reason not to forward an order yet.

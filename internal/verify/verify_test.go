@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -225,45 +224,72 @@ func TestCheckMargin(t *testing.T) {
 	free.TotalDiscount = dec("20.00")
 	edited := tline(1, "TS", "6.00", 3)
 	edited.CurrentQuantity = 1
+	// total_discount disagrees with the allocations: the allocations (10.00, so 15.00 a unit)
+	// count, as on the invoice, not total_discount (16.00, so 12.00 a unit).
+	both := tline(1, "TS", "20.00", 2)
+	both.TotalDiscount = dec("16.00")
+	both.DiscountAllocations = []dropsync.DiscountAllocation{{Amount: dec("10.00")}}
+	// 11.90 with 19% VAT: 10.00 of it is the merchant's against a 9.00 cost, a 10% margin.
+	vat := tline(1, "TS", "11.90", 1)
+	vat.TaxLines = []dropsync.TaxLine{{Title: "MwSt", Rate: dec("0.19"), Price: dec("1.90")}}
+	// 2 × 11.90 − 2.38 = 21.42 with 19% VAT: 18.00 net, 9.00 a unit against an 8.00 cost.
+	vat2 := tline(1, "TS", "11.90", 2)
+	vat2.DiscountAllocations = []dropsync.DiscountAllocation{{Amount: dec("2.38")}}
+	vat2.TaxLines = []dropsync.TaxLine{{Title: "MwSt", Rate: dec("0.19"), Price: dec("3.42")}}
+	vatExcluded := tline(1, "TS", "10.00", 1)
+	vatExcluded.TaxLines = []dropsync.TaxLine{{Title: "Sales tax", Rate: dec("0.19"), Price: dec("1.90")}}
+	costs9 := []dropsync.Mapping{row("TS", "A-TS", "9.00", "USD", 1, 1)}
+	costs8 := []dropsync.Mapping{row("TS", "A-TS", "8.00", "USD", 1, 1)}
 	tests := []struct {
-		name    string
-		line    dropsync.Line
-		rows    []dropsync.Mapping
-		minimum string
-		want    []string
+		name          string
+		line          dropsync.Line
+		taxesIncluded bool
+		rows          []dropsync.Mapping
+		minimum       string
+		want          []string
 	}{
-		{"margin ok", tline(1, "TS", "20.00", 1), standardRows, "20", nil},
-		{"margin low", tline(1, "TS", "5.72", 1), standardRows, "20",
+		{"margin ok", tline(1, "TS", "20.00", 1), false, standardRows, "20", nil},
+		{"margin low", tline(1, "TS", "5.72", 1), false, standardRows, "20",
 			[]string{"margin: SKU TS leaves 12.5% (minimum 20%)"}},
-		{"exactly the minimum", tline(1, "TS", "6.25", 1), standardRows, "20", nil},
-		{"just under the minimum is not rounded up", tline(1, "TS", "6.24", 1), standardRows, "20",
+		{"exactly the minimum", tline(1, "TS", "6.25", 1), false, standardRows, "20", nil},
+		{"just under the minimum is not rounded up", tline(1, "TS", "6.24", 1), false, standardRows, "20",
 			[]string{"margin: SKU TS leaves 19.8% (minimum 20%)"}},
-		{"selling at a loss", tline(1, "TS", "4.00", 1), standardRows, "20",
+		{"selling at a loss", tline(1, "TS", "4.00", 1), false, standardRows, "20",
 			[]string{"margin: SKU TS leaves -25% (minimum 20%)"}},
-		{"disabled", tline(1, "TS", "4.00", 1), standardRows, "0", nil},
-		{"mismatched currency", tline(1, "TS", "20.00", 1), []dropsync.Mapping{row("TS", "A-TS", "5.00", "EUR", 1, 1)}, "20",
+		{"disabled", tline(1, "TS", "4.00", 1), false, standardRows, "0", nil},
+		{"mismatched currency", tline(1, "TS", "20.00", 1), false, []dropsync.Mapping{row("TS", "A-TS", "5.00", "EUR", 1, 1)}, "20",
 			[]string{"margin: supplier cost for SKU TS is in EUR, order is in USD"}},
-		{"discounted line", discounted, standardRows, "60",
+		{"discounted line", discounted, false, standardRows, "60",
 			[]string{"margin: SKU TS leaves 58.3% (minimum 60%)"}},
-		{"discount given as allocations only", allocated, standardRows, "60",
+		{"discount given as allocations only", allocated, false, standardRows, "60",
 			[]string{"margin: SKU TS leaves 58.3% (minimum 60%)"}},
-		{"bundle sums its rows per storefront unit", tline(1, "GIFT", "10.00", 2),
+		{"bundle sums its rows per storefront unit", tline(1, "GIFT", "10.00", 2), false,
 			[]dropsync.Mapping{row("GIFT", "A-MUG", "3.00", "USD", 1, 1), row("GIFT", "A-TEA", "1.50", "USD", 2, 1)}, "50",
 			[]string{"margin: SKU GIFT leaves 40% (minimum 50%)"}},
-		{"bundle with enough margin", tline(1, "GIFT", "12.00", 2),
+		{"bundle with enough margin", tline(1, "GIFT", "12.00", 2), false,
 			[]dropsync.Mapping{row("GIFT", "A-MUG", "3.00", "USD", 1, 1), row("GIFT", "A-TEA", "1.50", "USD", 2, 1)}, "50", nil},
-		{"3-pack costs three supplier units", tline(1, "SOCKS-3", "10.00", 1),
+		{"3-pack costs three supplier units", tline(1, "SOCKS-3", "10.00", 1), false,
 			[]dropsync.Mapping{row("SOCKS-3", "A-SOCK", "3.00", "USD", 3, 1)}, "20",
 			[]string{"margin: SKU SOCKS-3 leaves 10% (minimum 20%)"}},
-		{"free item with a cost", free, standardRows, "20",
+		{"free item with a cost", free, false, standardRows, "20",
 			[]string{"margin: SKU TS brings no revenue after discounts but costs 5.00 USD per unit"}},
-		{"free item with a free supply", free, []dropsync.Mapping{row("TS", "A-TS", "0", "USD", 1, 1)}, "20", nil},
-		{"edited line compares per unit", edited, standardRows, "20",
+		{"free item with a free supply", free, false, []dropsync.Mapping{row("TS", "A-TS", "0", "USD", 1, 1)}, "20", nil},
+		{"edited line compares per unit", edited, false, standardRows, "20",
 			[]string{"margin: SKU TS leaves 16.6% (minimum 20%)"}},
+		{"allocations win over a disagreeing total_discount", both, false, standardRows, "60", nil},
+		{"allocations win, and can still fall short", both, false, standardRows, "70",
+			[]string{"margin: SKU TS leaves 66.6% (minimum 70%)"}},
+		{"taxes included are not revenue", vat, true, costs9, "20",
+			[]string{"margin: SKU TS leaves 10% (minimum 20%)"}},
+		{"taxes included, discounted, two units", vat2, true, costs8, "20",
+			[]string{"margin: SKU TS leaves 11.1% (minimum 20%)"}},
+		{"taxes excluded are not in the price", vatExcluded, false, costs9, "20",
+			[]string{"margin: SKU TS leaves 10% (minimum 20%)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := testSale(tt.line)
+			s.TaxesIncluded = tt.taxesIncluded
 			plan := mapping.Resolve(s, tt.rows, nil)
 			if len(plan.PurchaseOrders) == 0 {
 				t.Fatalf("plan has no purchase order; the case is broken")
@@ -453,39 +479,5 @@ func TestOverridable(t *testing.T) {
 		if h.Overridable() {
 			t.Errorf("%v is overridable, want not", h)
 		}
-	}
-}
-
-func TestRulesValidate(t *testing.T) {
-	tests := []struct {
-		name  string
-		rules Rules
-		want  string // "" for valid, else a part of the message
-	}{
-		{"zero value", Rules{}, ""},
-		{"everything set", Rules{RequirePaid: true, MinMarginPercent: dec("25"), HoldRisk: RiskHigh, MaxQuantity: 10, HoldCountries: []string{"br", "NG"}}, ""},
-		{"negative margin", Rules{MinMarginPercent: dec("-1")}, "min_margin_percent must be at least 0 and below 100, got -1"},
-		{"margin of 100", Rules{MinMarginPercent: dec("100")}, "min_margin_percent"},
-		{"unknown risk level", Rules{HoldRisk: "low"}, `hold_risk must be none, medium or high, got "low"`},
-		{"negative quantity cap", Rules{MaxQuantity: -1}, "max_quantity"},
-		{"bad hold country", Rules{HoldCountries: []string{"UK"}}, `hold_countries: "UK" is not`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.rules.Validate()
-			if tt.want == "" {
-				if err != nil {
-					t.Errorf("Validate = %v, want nil", err)
-				}
-				return
-			}
-			var de *dropsync.Error
-			if !errors.As(err, &de) || de.Code != dropsync.EINVALID {
-				t.Fatalf("Validate = %v, want an EINVALID error", err)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Validate = %q, want it to contain %q", err, tt.want)
-			}
-		})
 	}
 }
