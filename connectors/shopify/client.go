@@ -31,7 +31,6 @@ type ShopConfig struct {
 	AccessToken string
 	APIVersion  string
 	APIBaseURL  string // "" = https://<domain>
-	Limit       BucketLimit
 }
 
 // Observer counts Shopify API calls (status 0 for a transport error).
@@ -77,6 +76,9 @@ func NewClient(shops []ShopConfig, lim *Limiter, transport http.RoundTripper, ob
 	if obs == nil {
 		obs = nopObserver{}
 	}
+	if lim == nil {
+		return nil, fmt.Errorf("shopify client: a limiter is required")
+	}
 	c := &Client{shops: map[string]shopConn{}, lim: lim, log: log}
 	for _, s := range shops {
 		rt := transport
@@ -100,10 +102,8 @@ func (c *Client) api(ctx context.Context, shop string, calls int) (*goshopify.Cl
 	if !ok {
 		return nil, dropsync.Errorf(dropsync.ENOTFOUND, "shop %s is not configured", shop)
 	}
-	if c.lim != nil {
-		if err := c.lim.Acquire(ctx, shop, calls); err != nil {
-			return nil, err
-		}
+	if err := c.lim.Acquire(ctx, shop, calls); err != nil {
+		return nil, err
 	}
 	api, err := goshopify.NewClient(goshopify.App{}, conn.cfg.Domain, conn.cfg.AccessToken,
 		goshopify.WithVersion(conn.cfg.APIVersion), goshopify.WithHTTPClient(conn.http))

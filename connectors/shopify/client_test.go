@@ -2,11 +2,11 @@ package shopify_test
 
 import (
 	"context"
+	"github.com/rs/zerolog"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/shopspring/decimal"
 
 	"github.com/dropsync/dropsync/connectors/shopify"
@@ -204,4 +204,32 @@ func TestLimiterSharedBudget(t *testing.T) {
 		t.Errorf("%d calls were answered 429", n)
 	}
 	t.Logf("%d calls through two clients in %s (%.1f/s against 10/s)", calls, took, float64(calls)/took.Seconds())
+}
+
+// Shopify's reported bucket size wins over the configured one: a Plus shop (400) left on the
+// default 40 gets its whole budget once a reply has told its size.
+func TestLimiterLearnsTheReportedBucket(t *testing.T) {
+	rdb := redistest.Client(t)
+	ctx := context.Background()
+	lim := shopify.NewLimiter(rdb, nil, 0)
+	granted := func() int {
+		n := 0
+		for range 100 {
+			if lim.Acquire(ctx, shop, 1) == nil {
+				n++
+			}
+		}
+		return n
+	}
+	if got := granted(); got > 40 {
+		t.Fatalf("%d calls granted at once on the configured bucket of 40", got)
+	}
+	lim.Observe(ctx, shop, 60, 400)
+	if got := granted(); got < 100 {
+		t.Fatalf("%d of 100 calls granted after Shopify reported a bucket of 400", got)
+	}
+	lim.Throttled(ctx, shop) // a 429: the 400 bucket is full
+	if got := granted(); got > 5 {
+		t.Fatalf("%d calls granted right after a 429", got)
+	}
 }

@@ -48,6 +48,8 @@ var acquireScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local size, rate, headroom, maxwait, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local reported = tonumber(redis.call('HGET', KEYS[1], 'size') or '0')
+if reported > 0 then size, rate = reported, math.max(1, reported / 20) end
 local level = tonumber(redis.call('HGET', KEYS[1], 'level') or '0')
 local at = tonumber(redis.call('HGET', KEYS[1], 'at') or now)
 level = math.max(0, level - (now - at) / 1000 * rate)
@@ -65,17 +67,26 @@ return math.ceil(wait)
 `)
 
 // observeScript raises the bucket to what Shopify reports (never lowers it: reservations
-// made by other processes are not in Shopify's count yet).
+// made by other processes are not in Shopify's count yet), and keeps the bucket size Shopify
+// reports, which wins over the configured one (a Plus shop left on the default 40, or a shop
+// configured above its plan). Shopify's REST buckets leak a twentieth of their size per
+// second (40 at 2/s, 400 at 20/s).
 var observeScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rate = tonumber(ARGV[2])
+local reported = tonumber(ARGV[3])
+if reported > 0 then rate = math.max(1, reported / 20) end
+local size = reported
+if size <= 0 then size = tonumber(redis.call('HGET', KEYS[1], 'size') or ARGV[4]) end
 local level = tonumber(redis.call('HGET', KEYS[1], 'level') or '0')
 local at = tonumber(redis.call('HGET', KEYS[1], 'at') or now)
 level = math.max(0, level - (now - at) / 1000 * rate)
 local used = tonumber(ARGV[1])
+if used < 0 then used = size end -- a 429: Shopify's bucket is full
 if used > level then level = used end
 redis.call('HSET', KEYS[1], 'level', tostring(level), 'at', now)
+if reported > 0 then redis.call('HSET', KEYS[1], 'size', reported) end
 redis.call('PEXPIRE', KEYS[1], 3600000)
 return 0
 `)
@@ -124,11 +135,13 @@ func (l *Limiter) Acquire(ctx context.Context, shop string, calls int) error {
 // Observe corrects the bucket with Shopify's own count from X-Shopify-Shop-Api-Call-Limit.
 func (l *Limiter) Observe(ctx context.Context, shop string, used, size int) {
 	lim := l.limit(shop)
-	_ = observeScript.Run(context.WithoutCancel(ctx), l.rdb, []string{bucketKey(shop)}, used, lim.LeakRate).Err()
+	_ = observeScript.Run(context.WithoutCancel(ctx), l.rdb, []string{bucketKey(shop)}, used, lim.LeakRate, size, lim.Size).Err()
 }
 
 // Throttled records a 429: Shopify's bucket is full.
 func (l *Limiter) Throttled(ctx context.Context, shop string) {
-	lim := l.limit(shop)
-	l.Observe(ctx, shop, lim.Size, lim.Size)
+	l.Observe(ctx, shop, -1, 0)
 }
+
+// Configured is the bucket size configured for the shop (Shopify's own count may differ).
+func (l *Limiter) Configured(shop string) int { return l.limit(shop).Size }

@@ -45,7 +45,15 @@ func (c *Client) UpdatedOrders(ctx context.Context, shop string, since time.Time
 	for _, raw := range page.Orders {
 		s, err := ParseOrder(shop, raw)
 		if err != nil {
-			return nil, "", fmt.Errorf("list orders of %s: %w", shop, err)
+			// One order dropsync cannot read must not stop the reconciliation of the rest (the
+			// same page would be read again forever): it is left out and reported.
+			var id struct {
+				ID int64 `json:"id"`
+			}
+			_ = json.Unmarshal(raw, &id)
+			c.log.Error().Str("shop", shop).Int64("order_id", id.ID).Str("error", dropsync.ErrorMessage(err)).
+				Msg("storefront order unreadable: left out of the reconciliation")
+			continue
 		}
 		sales = append(sales, s)
 	}

@@ -47,7 +47,10 @@ func (t observe) RoundTrip(r *http.Request) (*http.Response, error) {
 	// Shopify's count only matters once its bucket is half full: below that, a count the
 	// limiter has not caught up with cannot lead to a 429 before a later reply (every reply
 	// carries the count) corrects it, so the Redis round trip is saved on most calls.
-	if used, size, ok := parseCallLimit(resp.Header.Get("X-Shopify-Shop-Api-Call-Limit")); ok && 2*used >= size {
+	// A bucket of another size than configured (a plan changed) is always reported, so the
+	// limiter learns it.
+	if used, size, ok := parseCallLimit(resp.Header.Get("X-Shopify-Shop-Api-Call-Limit")); ok &&
+		(2*used >= size || size != t.lim.Configured(t.shop)) {
 		t.lim.Observe(r.Context(), t.shop, used, size)
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,7 +72,15 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	topic := strings.ToLower(strings.TrimSpace(r.Header.Get("X-Shopify-Topic")))
 	outcome := "error"
-	defer func() { rc.obs.Webhook(topic, outcome) }()
+	defer func() {
+		// The topic is a metric label: only the topics dropsync knows, so that requests
+		// (signed or not) cannot create label values without end.
+		label := topic
+		if !slices.Contains(Topics, topic) {
+			label = "other"
+		}
+		rc.obs.Webhook(label, outcome)
+	}()
 	log := zerolog.Ctx(r.Context()).With().Str("topic", topic).Logger()
 
 	shop := strings.ToLower(strings.TrimSpace(r.Header.Get("X-Shopify-Shop-Domain")))

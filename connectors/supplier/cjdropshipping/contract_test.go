@@ -1,6 +1,7 @@
 package cjdropshipping
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -34,11 +35,24 @@ func TestContract(t *testing.T) {
 		UnknownSKU:          vidUnknown,
 		UnsupportedCountry:  "BR",
 		UnknownOrderID:      "2507119999999999",
-		PlaceRoute:          suppliertest.Route{Method: http.MethodPost, Path: cjdropshippingtest.Prefix + "/shopping/order/createOrderV2"},
-		RateLimitDelay:      time.Second,
+		PlaceRoute:          suppliertest.Route{Method: http.MethodPost, Path: cjdropshippingtest.Prefix + cjdropshippingtest.PlacePath},
+		PlacedID:            placedID,
+		RateLimitDelay:      cjdropshippingtest.RetryAfterSeconds * time.Second,
 		CountsStock:         true,
 		CancelsAccepted:     false, // CJ deletes only unpaid orders, and dropsync's are paid
 		LooksUpByExternalID: true,
 		NamesRefusedSKU:     true,
 	})
+}
+
+// placedID is the purchase order id a create carries: the order number, which is the id
+// itself for the suite's ids (they fit CJ's 50 characters).
+func placedID(r suppliertest.Request) string {
+	var body struct {
+		OrderNumber string `json:"orderNumber"`
+	}
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		return "unreadable body: " + err.Error()
+	}
+	return body.OrderNumber
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/dropsync/dropsync/connectors/supplier/supplierapi"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
@@ -17,8 +18,9 @@ import (
 const SignHeader = "Sign"
 
 // TokenParam is the query parameter of the callback URL that carries the supplier's webhook
-// secret, for deliveries CJ does not sign: https://<dropsync>/webhooks/suppliers/<id>?token=<secret>.
-const TokenParam = "token"
+// secret: https://<dropsync>/webhooks/suppliers/<id>?token=<secret>. With a webhook secret
+// configured, every delivery must carry it.
+const TokenParam = supplierapi.TokenParam
 
 // CJ webhook message types dropsync acts on.
 const (
@@ -59,16 +61,22 @@ type wireLogisticMessage struct {
 	TrackingNumber string     `json:"trackingNumber"`
 }
 
-// ParseEvent authenticates and decodes a CJ webhook delivery. A delivery is believed when
-// its sign header verifies with the account's openId, or when the callback URL carries the
-// webhook secret (TokenParam); either is checked before anything is decoded, in constant
-// time. An ORDER message gives one event carrying the order; a LOGISTIC message gives a hint
-// naming the order, which the pipeline then reads; other messages (products, stock) give
-// none. Errors: EUNAUTHORIZED (neither proof verifies), EINVALID (an authenticated body that
-// is not a CJ message, or an order message naming no order).
+// ParseEvent authenticates and decodes a CJ webhook delivery. CJ's sign header is keyed by
+// the account's openId, an account identifier rather than a secret, so it proves little:
+//   - with a webhook secret configured, the callback URL must carry it (TokenParam, compared
+//     in constant time) and a signature alone is refused; a delivery with the secret is
+//     believed, and an ORDER message gives one event carrying the order's state;
+//   - without one, a delivery whose signature verifies is taken as a hint only: each message
+//     gives an event naming the order (Ref) without its state (Order nil), and the pipeline
+//     reads the order from CJ's API rather than trusting the body.
+//
+// A LOGISTIC message is always a hint naming the order; other messages (products, stock) give
+// none. Errors: EUNAUTHORIZED (no valid proof, as above), EINVALID (an authenticated body that
+// is not a CJ message, or a message naming no order).
 func (s *Supplier) ParseEvent(header http.Header, query url.Values, body []byte) ([]dropsync.SupplierEvent, error) {
-	if !s.authentic(header, query, body) {
-		return nil, dropsync.Errorf(dropsync.EUNAUTHORIZED, "supplier %s: event: neither a valid %s header nor the webhook %s", s.cfg.ID, SignHeader, TokenParam)
+	trusted, err := s.authenticate(header, query, body)
+	if err != nil {
+		return nil, err
 	}
 	var m wireMessage
 	if err := json.Unmarshal(body, &m); err != nil {
@@ -87,15 +95,13 @@ func (s *Supplier) ParseEvent(header http.Header, query url.Values, body []byte)
 		o := wireOrder{CJOrderID: p.CJOrderID, OrderNum: num, OrderStatus: p.OrderStatus, LogisticName: p.LogisticName,
 			TrackNumber: p.TrackNumber, TrackingURL: p.TrackingURL, OutWarehouseTime: firstOf(p.DeliveryDate, p.UpdateDate)}
 		order := o.domain(s.externalID, s.now)
-		if num == "" {
-			// Without its number the order cannot be told apart: the pipeline reads it.
-			return []dropsync.SupplierEvent{{Supplier: s.cfg.ID, Ref: dropsync.SupplierOrderRef{ID: order.ID}}}, nil
+		ev := dropsync.SupplierEvent{Supplier: s.cfg.ID, Ref: dropsync.SupplierOrderRef{ID: order.ID, ExternalID: order.ExternalID}}
+		// Without its number the order cannot be told apart, and an untrusted body says
+		// nothing for sure: either way the pipeline reads the order.
+		if trusted && num != "" {
+			ev.Order = &order
 		}
-		return []dropsync.SupplierEvent{{
-			Supplier: s.cfg.ID,
-			Ref:      dropsync.SupplierOrderRef{ID: order.ID, ExternalID: order.ExternalID},
-			Order:    &order,
-		}}, nil
+		return []dropsync.SupplierEvent{ev}, nil
 	case MessageLogistic:
 		var p wireLogisticMessage
 		if err := json.Unmarshal(m.Params, &p); err != nil {
@@ -109,23 +115,38 @@ func (s *Supplier) ParseEvent(header http.Header, query url.Values, body []byte)
 	return nil, nil
 }
 
-// authentic checks the delivery's proof: CJ's signature, or the secret in the URL.
-func (s *Supplier) authentic(header http.Header, query url.Values, body []byte) bool {
-	if sig := strings.TrimSpace(header.Get(SignHeader)); sig != "" {
-		if openID := s.knownOpenID(); openID != "" {
-			got, err := base64.StdEncoding.DecodeString(sig)
-			if err == nil {
-				m := hmac.New(sha256.New, []byte(openID))
-				m.Write(body)
-				if hmac.Equal(got, m.Sum(nil)) {
-					return true
-				}
-			}
+// authenticate checks the delivery's proof before anything is decoded. trusted is whether
+// the body's word is believed (the webhook secret came with it) or only its hint (CJ's
+// signature alone, when no secret is configured).
+func (s *Supplier) authenticate(header http.Header, query url.Values, body []byte) (trusted bool, _ error) {
+	if s.cfg.WebhookSecret != "" {
+		err := supplierapi.CheckURLToken(s.cfg.ID, query, s.cfg.WebhookSecret)
+		if err != nil && query.Get(TokenParam) == "" && header.Get(SignHeader) != "" {
+			// The likely cause: the callback URL registered with CJ lacks the secret.
+			return false, dropsync.Errorf(dropsync.EUNAUTHORIZED,
+				"supplier %s: event: signed, but the callback URL carries no %s: with a webhook secret configured it must (the openId keying CJ's signature is no secret)",
+				s.cfg.ID, TokenParam)
 		}
+		return err == nil, err
 	}
-	if token := query.Get(TokenParam); token != "" && s.cfg.WebhookSecret != "" {
-		got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(s.cfg.WebhookSecret))
-		return hmac.Equal(got[:], want[:])
+	if s.signed(header, body) {
+		return false, nil
 	}
-	return false
+	return false, dropsync.Errorf(dropsync.EUNAUTHORIZED, "supplier %s: event: no valid %s header", s.cfg.ID, SignHeader)
+}
+
+// signed reports whether the sign header verifies with the account's openId.
+func (s *Supplier) signed(header http.Header, body []byte) bool {
+	sig := strings.TrimSpace(header.Get(SignHeader))
+	openID := s.knownOpenID()
+	if sig == "" || openID == "" {
+		return false
+	}
+	got, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil {
+		return false
+	}
+	m := hmac.New(sha256.New, []byte(openID))
+	m.Write(body)
+	return hmac.Equal(got, m.Sum(nil))
 }

@@ -48,6 +48,9 @@ func newFake(t *testing.T, opts cjdropshippingtest.Options) *cjdropshippingtest.
 	if opts.Countries == nil {
 		opts.Countries = []string{"US", "CA", "GB", "DE", "PL"}
 	}
+	if opts.WebhookSecret == "" {
+		opts.WebhookSecret = testSecret // as testConfig has it
+	}
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return shipTime }
 	}

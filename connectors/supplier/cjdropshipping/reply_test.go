@@ -106,3 +106,25 @@ func TestNoLogisticName(t *testing.T) {
 	_, err := newSupplier(cfg, nil, fixedNow).PlaceOrder(context.Background(), order("example.myshopify.com-31-cj"))
 	checkErr(t, err, dropsync.EINVALID, "")
 }
+
+// TestRefusalEchoesWhatWasSent: CJ quotes the fields as it got them, which is not always as
+// the purchase order has them (a compacted phone, the company joined to the second address
+// line), and in any case: none of it reaches the error.
+func TestRefusalEchoesWhatWasSent(t *testing.T) {
+	req := order("example.myshopify.com-24-cj")
+	a := &req.ShippingAddress
+	a.Phone, a.Company, a.Address2 = "+1 (555) 555-0100 ext. 12", "Tea & Co Ltd", "Unit 5"
+	msg := "shippingPhone +1555555010012 is invalid for TEA & CO LTD, UNIT 5 (steve SHIPPER, shippington)"
+	s := newSupplier(testConfig(stub(t, 200, nil, cjError(16900403, msg))), NewMemoryTokenStore(), fixedNow)
+	_, err := s.PlaceOrder(context.Background(), req)
+	checkErr(t, err, dropsync.EPERMANENT, dropsync.ReasonInvalidAddress)
+	got := strings.ToLower(dropsync.ErrorMessage(err))
+	for _, pii := range []string{"1555555010012", "tea & co", "unit 5", "steve", "shipper", "shippington"} {
+		if strings.Contains(got, pii) {
+			t.Errorf("error message %q holds %q", got, pii)
+		}
+	}
+	if !strings.Contains(got, "shippingphone") {
+		t.Errorf("error message %q lost CJ's words", got)
+	}
+}

@@ -277,11 +277,12 @@ func (s *Supplier) replyError(c call, r reply) error {
 		x := e(dropsync.EUNAUTHORIZED)
 		x.Message += " (check the supplier's api_key and email)"
 		return x
-	case codeSystemBusy, codeReadTimeout, codeOrderCreateFail, codeOrderPayFail:
+	case codeSystemBusy, codeReadTimeout, codeOrderCreateFail:
 		return e(dropsync.EUNAVAILABLE)
-	case codeBalance, codeBalanceBlocked:
+	case codeOrderPayFail, codeBalance, codeBalanceBlocked:
+		// CJ may hold the order unpaid: the retry's lookup finds it and says so.
 		x := e(dropsync.EUNAVAILABLE)
-		x.Message += " (top up the CJ balance or pay in CJ's dashboard; dropsync retries)"
+		x.Message += " (top up the CJ balance or pay the order in CJ's dashboard; dropsync retries)"
 		return x
 	case codeOrderNotFound:
 		return e(dropsync.ENOTFOUND)

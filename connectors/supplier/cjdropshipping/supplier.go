@@ -38,16 +38,21 @@
 // order). CJ documents no idempotency key, so PlaceOrder holds a per-order lock in the
 // TokenStore, reads getOrderDetail by order number, and creates only when CJ has no such
 // order; CJ itself refuses a second order with a number it holds (1603003), which is answered
-// by reading the order it holds. Orders are created with payType 2 (paid from the CJ balance
-// at once, which is what ships them); an empty balance is EUNAVAILABLE until it is topped up.
+// by reading the order it holds; a worker finding another placing the same order waits for it
+// and returns that order. Orders are created with payType 2 (paid from the CJ balance at
+// once, which is what ships them). An order CJ creates but cannot pay (it answers UNPAID, or
+// a payment or balance error and the lookup then finds the order UNPAID) never ships, so it
+// is not reported as placed: PlaceOrder answers EUNAVAILABLE telling the operator to top up
+// the CJ balance or pay the order in CJ's dashboard, the task retries, and an order still
+// unpaid when the retries run out ends failed, visible, rather than forwarded and silent.
 // The shipping method is the configured logistic_name from the from_country warehouse.
 //
 // SKUs. The mappings CSV's supplier_sku is a CJ variant id (vid); "sku:<CJ variant SKU>"
 // names a variant by its SKU instead. Line item properties and the order note travel in CJ's
 // order remark (500 characters), the one free-text field an order has.
 //
-// Statuses. CREATED, IN_CART and UNPAID are accepted (an unpaid order waits for payment in
-// CJ's dashboard), UNSHIPPED (paid, being packed) in_production, SHIPPED and DELIVERED
+// Statuses. CREATED, IN_CART and UNPAID are accepted when an order is read (PlaceOrder
+// refuses UNPAID, above), UNSHIPPED (paid, being packed) in_production, SHIPPED and DELIVERED
 // shipped, CANCELLED cancelled. CJ ships an order as one parcel with one tracking number;
 // getOrderDetail carries it with the logistics name and tracking URL, which is all a
 // storefront fulfillment needs, so logistic/trackInfo (the carrier's scan events) is not
@@ -63,12 +68,17 @@
 // in CJ's dashboard. A deleted order is read back as cancelled; should CJ forget it instead,
 // GetOrder answers ENOTFOUND, which the pipeline takes as cancelled too.
 //
-// Events. CJ signs webhook messages with the "sign" header, keyed by the account's openId,
-// which dropsync has from the token. Where a message comes unsigned (older accounts), a
-// secret in the callback URL (?token=<webhook_secret>) authenticates it instead, compared in
-// constant time. ORDER messages carry the order's state; LOGISTIC messages are hints that
-// make the pipeline read the order. The tracking poll (GetOrder) finds what a lost message
-// would have said.
+// Events. CJ signs webhook messages with the "sign" header, keyed by the account's openId.
+// The openId is an account identifier (it is in every token reply, and anyone who has seen
+// one message may know it), not a secret, so a signature alone does not make a message
+// true. With webhook_secret configured, register the callback URL with the secret,
+// https://<dropsync>/webhooks/suppliers/<id>?token=<webhook_secret>: every delivery must
+// carry it (compared in constant time), a signature without it is refused, and an ORDER
+// message's state is applied as it stands. Without webhook_secret, a delivery is accepted
+// when its signature verifies with the openId dropsync has from the token, but as a hint
+// only: the event names the order and the pipeline reads the order through the API, so a
+// forged message can cost a read, never a false state. LOGISTIC messages are always hints.
+// The tracking poll (GetOrder) finds what a lost message would have said.
 //
 // Rate limit. CJ allows one call a second per account (QPS 1) and answers 1600200 beyond
 // that. Calls are paced through the TokenStore's Pacer so that all processes together keep
@@ -115,11 +125,11 @@ const (
 	tokenRequestGap = 5 * time.Minute
 )
 
-// Config is one configured supplier of kind cjdropshipping. ShippingMethod is not used: CJ
-// ships by LogisticName, from the FromCountry warehouse (default CN).
+// Config is one configured supplier of kind cjdropshipping. CJ ships by LogisticName, from
+// the FromCountry warehouse (default CN); it has no shipping method of its own.
 type Config struct {
-	ID, BaseURL, Email, APIKey, WebhookSecret, LogisticName, FromCountry, ShippingMethod string
-	Timeout                                                                              time.Duration // per request; default 15s
+	ID, BaseURL, Email, APIKey, WebhookSecret, LogisticName, FromCountry string
+	Timeout                                                              time.Duration // per request; default 15s
 }
 
 // Supplier is a CJ client for one configured supplier. It is safe for concurrent use.
@@ -208,13 +218,11 @@ func (s *Supplier) PlaceOrder(ctx context.Context, req dropsync.SupplierOrderReq
 	}
 
 	// One worker at a time places a purchase order: CJ has no idempotency key, so the lookup
-	// and the create must not interleave with another worker's.
-	unlock, ok, err := s.store.Lock(ctx, "place:"+num, 4*s.cfg.Timeout+2*maxPaceWait)
+	// and the create must not interleave with another worker's. A worker that finds the lock
+	// taken waits for it, then finds the order the other one placed.
+	unlock, err := s.placeLock(ctx, op, num)
 	if err != nil {
-		return dropsync.SupplierOrder{}, dropsync.Wrap(dropsync.EUNAVAILABLE, err, "supplier %s: %s: lock", s.cfg.ID, op)
-	}
-	if !ok {
-		return dropsync.SupplierOrder{}, dropsync.Errorf(dropsync.EUNAVAILABLE, "supplier %s: %s: another worker is placing it", s.cfg.ID, op)
+		return dropsync.SupplierOrder{}, err
 	}
 	defer unlock()
 
@@ -223,11 +231,12 @@ func (s *Supplier) PlaceOrder(ctx context.Context, req dropsync.SupplierOrderReq
 	}
 	var created wireCreated
 	err = s.do(ctx, call{op: op, method: http.MethodPost, path: "shopping/order/createOrderV2", body: data,
-		place: true, items: req.Items, redact: supplierapi.PersonalData(req)}, &created)
+		place: true, items: req.Items, redact: personalData(req, body)}, &created)
 	if err != nil {
 		if cjCode(err) == codeOrderExists {
-			if o, found, lerr := s.lookup(ctx, op, num, req.ExternalID); lerr == nil && found {
-				return o, nil
+			// CJ holds an order with this number: that order is the answer, paid or not.
+			if o, found, lerr := s.lookup(ctx, op, num, req.ExternalID); lerr != nil || found {
+				return o, lerr
 			}
 		}
 		return dropsync.SupplierOrder{}, s.nameRefusedSKU(ctx, err, req.Items)
@@ -239,6 +248,9 @@ func (s *Supplier) PlaceOrder(ctx context.Context, req dropsync.SupplierOrderReq
 		}
 		return dropsync.SupplierOrder{}, dropsync.Errorf(dropsync.EUNAVAILABLE, "supplier %s: %s: CJ accepted the order without naming it", s.cfg.ID, op)
 	}
+	if isUnpaid(created.OrderStatus) {
+		return dropsync.SupplierOrder{}, s.unpaid(op, string(created.OrderID))
+	}
 	status := statuses[strings.ToUpper(created.OrderStatus)]
 	if status == "" {
 		status = dropsync.POAccepted
@@ -246,14 +258,60 @@ func (s *Supplier) PlaceOrder(ctx context.Context, req dropsync.SupplierOrderReq
 	return dropsync.SupplierOrder{ID: string(created.OrderID), ExternalID: req.ExternalID, Status: string(status)}, nil
 }
 
-// lookup reads the order with the order number; found is false when CJ has none.
+// placeLock takes the lock on placing the order number, waiting up to lockWait while
+// another worker holds it.
+func (s *Supplier) placeLock(ctx context.Context, op, num string) (unlock func(), _ error) {
+	deadline := time.Now().Add(s.lockWait)
+	for {
+		unlock, ok, err := s.store.Lock(ctx, "place:"+num, 4*s.cfg.Timeout+2*maxPaceWait)
+		switch {
+		case err != nil:
+			return nil, dropsync.Wrap(dropsync.EUNAVAILABLE, err, "supplier %s: %s: lock", s.cfg.ID, op)
+		case ok:
+			return unlock, nil
+		case time.Now().After(deadline):
+			return nil, dropsync.Errorf(dropsync.EUNAVAILABLE, "supplier %s: %s: another worker is placing it", s.cfg.ID, op)
+		}
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, dropsync.Wrap(dropsync.EUNAVAILABLE, ctx.Err(), "supplier %s: %s: waiting for another worker placing it", s.cfg.ID, op)
+		case <-t.C:
+		}
+	}
+}
+
+// lookup reads the order with the order number before (or after) creating it; found is
+// false when CJ has none. An order CJ holds unpaid is found, with the error unpaid: placing
+// it is not done until it is paid.
 func (s *Supplier) lookup(ctx context.Context, op, num, externalID string) (dropsync.SupplierOrder, bool, error) {
 	o, err := s.detail(ctx, op+": look up", num)
 	if found, err := supplierapi.Found(err); !found {
 		return dropsync.SupplierOrder{}, false, err
 	}
 	so, err := s.order(op, o, dropsync.SupplierOrderRef{ExternalID: externalID})
-	return so, err == nil, err
+	if err != nil {
+		return dropsync.SupplierOrder{}, false, err
+	}
+	if isUnpaid(o.OrderStatus) {
+		return dropsync.SupplierOrder{}, true, s.unpaid(op, so.ID)
+	}
+	return so, true, nil
+}
+
+// isUnpaid reports whether CJ holds the order without payment. dropsync always pays from
+// the balance (payType 2), so an unpaid order is one the balance did not cover.
+func isUnpaid(status string) bool { return strings.EqualFold(strings.TrimSpace(status), "UNPAID") }
+
+// unpaid is the error of an order CJ created but could not pay: it never ships as it is, so
+// it must not count as placed. EUNAVAILABLE makes the task retry (and the retry's lookup ask
+// again); an order still unpaid when the retries run out ends failed, where the operator sees
+// it. The message names CJ's order id only, never the customer.
+func (s *Supplier) unpaid(op, id string) error {
+	return dropsync.Errorf(dropsync.EUNAVAILABLE,
+		"supplier %s: %s: CJ holds order %s unpaid (the CJ balance did not cover it): top up the CJ balance or pay the order in CJ's dashboard; dropsync retries",
+		s.cfg.ID, op, id)
 }
 
 // GetOrder reads the order by CJ's id, or by the purchase order id when the id is not known.

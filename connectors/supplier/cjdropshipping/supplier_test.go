@@ -107,7 +107,8 @@ func TestLongPurchaseOrderID(t *testing.T) {
 }
 
 // TestPlaceOrderWorkers places one purchase order from several workers sharing a store: the
-// place lock lets one through at a time, and CJ ends with one order.
+// place lock lets one through at a time, the others wait for it and find its order, and CJ
+// ends with one order.
 func TestPlaceOrderWorkers(t *testing.T) {
 	fake := newFake(t, cjdropshippingtest.Options{})
 	fake.SetDelay(10 * time.Millisecond)
@@ -126,19 +127,88 @@ func TestPlaceOrderWorkers(t *testing.T) {
 	}
 	wg.Wait()
 	held, _ := fake.Order(ext)
-	placedBy := 0
 	for i := range results {
-		switch {
-		case errs[i] == nil && results[i].ID == held.OrderID:
-			placedBy++
-		case dropsync.ErrorCode(errs[i]) == dropsync.EUNAVAILABLE && dropsync.IsRetryable(errs[i]):
-			// another worker held the lock: the retry finds the order
-		default:
-			t.Errorf("worker %d: got %+v, %v", i, results[i], errs[i])
+		if errs[i] != nil || results[i].ID != held.OrderID {
+			t.Errorf("worker %d: got %+v, %v, want order %s", i, results[i], errs[i], held.OrderID)
 		}
 	}
-	if placedBy == 0 || fake.Created() != 1 {
-		t.Errorf("workers with the order: %d; orders created: %d, want ≥1 and 1", placedBy, fake.Created())
+	if got := fake.Created(); got != 1 {
+		t.Errorf("orders created: got %d, want 1", got)
+	}
+	if got := fake.PlaceCount(); got != 1 {
+		t.Errorf("createOrderV2 calls: got %d, want 1 (the lock keeps the others to a lookup)", got)
+	}
+}
+
+// TestPlaceOrderLockedTooLong: a worker that waits longer than lockWait for another's place
+// lock gives up with a retryable error rather than hold a worker.
+func TestPlaceOrderLockedTooLong(t *testing.T) {
+	fake := newFake(t, cjdropshippingtest.Options{})
+	store := NewMemoryTokenStore()
+	ext := "example.myshopify.com-13-cj"
+	if _, ok, _ := store.Lock(context.Background(), "place:"+ext, time.Minute); !ok {
+		t.Fatal("lock: not taken")
+	}
+	s := newSupplier(testConfig(fake.BaseURL()), store, fixedNow)
+	s.lockWait = 100 * time.Millisecond
+	_, err := s.PlaceOrder(context.Background(), order(ext))
+	checkErr(t, err, dropsync.EUNAVAILABLE, "")
+	if got := fake.PlaceCount(); got != 0 {
+		t.Errorf("createOrderV2 calls: got %d, want 0", got)
+	}
+}
+
+// TestPlaceOrderUnpaid: dropsync pays CJ orders from the balance, so an order CJ creates but
+// cannot pay never ships. Whether CJ answers with the unpaid order or with a payment error,
+// it is not placed: the error is retryable and tells the operator what to do, the retry
+// finds the unpaid order (and sends no second create), and once the order is paid in CJ the
+// retry returns it.
+func TestPlaceOrderUnpaid(t *testing.T) {
+	tests := []struct {
+		name string
+		code int // how CJ answers the create; 0 is success with the unpaid order
+	}{
+		{"created unpaid", 0},
+		{"balance insufficient", codeBalance},
+		{"balance payment blocked", codeBalanceBlocked},
+		{"payment failed", codeOrderPayFail},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := newFake(t, cjdropshippingtest.Options{})
+			s := newSupplier(testConfig(fake.BaseURL()), NewMemoryTokenStore(), fixedNow)
+			ctx := context.Background()
+			ext := "example.myshopify.com-31-cj"
+			fake.UnpaidNext(1, tt.code)
+			for _, attempt := range []string{"place", "retry"} {
+				so, err := s.PlaceOrder(ctx, order(ext))
+				if err == nil {
+					t.Fatalf("%s: got order %+v, want an error while CJ holds it unpaid", attempt, so)
+				}
+				checkErr(t, err, dropsync.EUNAVAILABLE, "")
+				if !dropsync.IsRetryable(err) {
+					t.Errorf("%s: IsRetryable: got false for %v", attempt, err)
+				}
+				if msg := dropsync.ErrorMessage(err); !strings.Contains(msg, "top up the CJ balance") || !strings.Contains(msg, "pay the order in CJ") {
+					t.Errorf("%s: message %q does not tell the operator to top up or pay in CJ", attempt, msg)
+				}
+			}
+			if got := fake.PlaceCount(); got != 1 {
+				t.Errorf("createOrderV2 calls: got %d, want 1 (the retry finds the unpaid order)", got)
+			}
+			// The operator pays it in CJ's dashboard.
+			if err := fake.SetStatus(ext, cjdropshippingtest.StatusUnshipped); err != nil {
+				t.Fatal(err)
+			}
+			so, err := s.PlaceOrder(ctx, order(ext))
+			held, _ := fake.Order(ext)
+			if err != nil || so.ID != held.OrderID || so.Status != string(dropsync.POInProduction) {
+				t.Errorf("place once paid: got %+v, %v, want order %s in production", so, err, held.OrderID)
+			}
+			if got := fake.Created(); got != 1 {
+				t.Errorf("orders created: got %d, want 1", got)
+			}
+		})
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/dropsync/dropsync/connectors/supplier/supplierapi"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
@@ -276,6 +277,13 @@ func (s *Supplier) placeBody(req dropsync.SupplierOrderRequest, num string) (wir
 		body.Products = append(body.Products, wirePlaceProduct{VID: ref.vid, SKU: ref.sku, Quantity: it.Quantity})
 	}
 	return body, nil
+}
+
+// personalData is the customer data CJ's messages must not carry into an error: the purchase
+// order's, and the forms only the request to CJ has (the phone compacted to fit, the company
+// joined to the second address line), which is what CJ quotes back.
+func personalData(req dropsync.SupplierOrderRequest, body wirePlaceOrder) []string {
+	return supplierapi.PersonalData(req, body.ShippingPhone, body.ShippingAddress2)
 }
 
 // remark is the order's one free-text field: the storefront order name, the note and the

@@ -42,11 +42,27 @@ func TestContract(t *testing.T) {
 		UnsupportedCountry: "BR",
 		UnknownOrderID:     "SO-9999",
 		PlaceRoute:         suppliertest.Route{Method: http.MethodPost, Path: "/orders"},
-		RateLimitDelay:     time.Second, // the fake's Retry-After: 1
+		PlacedID:           placedID,
+		RateLimitDelay:     fake.RetryAfterSeconds * time.Second,
 		CountsStock:        true,
 		CancelsAccepted:    true,
 		NamesRefusedSKU:    true,
 	})
+}
+
+// placedID is the purchase order id a create carries: its external_id, which the
+// Idempotency-Key header must repeat.
+func placedID(r suppliertest.Request) string {
+	var body struct {
+		ExternalID string `json:"external_id"`
+	}
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		return "unreadable body: " + err.Error()
+	}
+	if key := r.Header.Get("Idempotency-Key"); key != body.ExternalID {
+		return fmt.Sprintf("%s with Idempotency-Key %q", body.ExternalID, key)
+	}
+	return body.ExternalID
 }
 
 // contractFake gives the contract suite its controls over the http fake.

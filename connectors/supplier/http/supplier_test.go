@@ -174,7 +174,7 @@ func TestPlaceOrderFailures(t *testing.T) {
 		retryAfter time.Duration
 	}{
 		{name: "wrong token", token: "stale-token", code: dropsync.EUNAUTHORIZED},
-		{name: "rate limited", failStatus: http.StatusTooManyRequests, code: dropsync.ERATELIMITED, retryAfter: time.Second},
+		{name: "rate limited", failStatus: http.StatusTooManyRequests, code: dropsync.ERATELIMITED, retryAfter: suppliertest.RetryAfterSeconds * time.Second},
 		{name: "server error", failStatus: http.StatusInternalServerError, code: dropsync.EUNAVAILABLE},
 		{name: "bad gateway", failStatus: http.StatusBadGateway, code: dropsync.EUNAVAILABLE},
 		{name: "forbidden", failStatus: http.StatusForbidden, code: dropsync.EUNAUTHORIZED},

@@ -1,6 +1,7 @@
 package printful
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -36,12 +37,24 @@ func TestContract(t *testing.T) {
 		UnsupportedCountry:  "BR",
 		UnknownOrderID:      "999999999",
 		PlaceRoute:          suppliertest.Route{Method: http.MethodPost, Path: "/orders"},
-		RateLimitDelay:      time.Minute,
+		PlacedID:            placedID,
+		RateLimitDelay:      printfultest.RetryAfterSeconds * time.Second,
 		CountsStock:         false,
 		CancelsAccepted:     true,
 		LooksUpByExternalID: true,
 		NamesRefusedSKU:     true,
 	})
+}
+
+// placedID is the purchase order id a create carries: the order's external_id.
+func placedID(r suppliertest.Request) string {
+	var body struct {
+		ExternalID string `json:"external_id"`
+	}
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		return "unreadable body: " + err.Error()
+	}
+	return body.ExternalID
 }
 
 // contractFake gives the contract suite its controls over the Printful fake, whose Ship

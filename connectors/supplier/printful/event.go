@@ -1,20 +1,19 @@
 package printful
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/dropsync/dropsync/connectors/supplier/supplierapi"
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
 // TokenParam is the query parameter of the webhook URL registered with Printful that carries
 // the supplier's webhook secret: https://<dropsync>/webhooks/suppliers/<id>?token=<secret>.
-const TokenParam = "token"
+const TokenParam = supplierapi.TokenParam
 
 // Printful webhook event types dropsync acts on. Each carries the order it is about.
 const (
@@ -50,17 +49,8 @@ type wireEvent struct {
 // store of the account give none. Errors: EUNAUTHORIZED (missing or wrong token, or no
 // webhook secret configured), EINVALID (an authenticated body that is not a Printful event).
 func (s *Supplier) ParseEvent(header http.Header, query url.Values, body []byte) ([]dropsync.SupplierEvent, error) {
-	if s.cfg.WebhookSecret == "" {
-		return nil, dropsync.Errorf(dropsync.EUNAUTHORIZED, "supplier %s: event: no webhook secret configured", s.cfg.ID)
-	}
-	token := query.Get(TokenParam)
-	if token == "" {
-		return nil, dropsync.Errorf(dropsync.EUNAUTHORIZED, "supplier %s: event: no %s in the webhook URL", s.cfg.ID, TokenParam)
-	}
-	// Hashing first makes the comparison take as long whatever the token's length.
-	got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(s.cfg.WebhookSecret))
-	if !hmac.Equal(got[:], want[:]) {
-		return nil, dropsync.Errorf(dropsync.EUNAUTHORIZED, "supplier %s: event: wrong %s", s.cfg.ID, TokenParam)
+	if err := supplierapi.CheckURLToken(s.cfg.ID, query, s.cfg.WebhookSecret); err != nil {
+		return nil, err
 	}
 
 	var ev wireEvent

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -126,4 +127,97 @@ func TestCancelRace(t *testing.T) {
 	s := New(testConfig(srv.URL), nil, fixedNow, zerolog.Nop())
 	_, err := s.CancelOrder(context.Background(), dropsync.SupplierOrderRef{ID: "7", ExternalID: "x"})
 	checkErr(t, err, dropsync.ECONFLICT, dropsync.ReasonAlreadyShipped)
+}
+
+// TestRefusedCreateIsReadBack: Printful refuses a create whose external_id it holds, so a
+// refusal stands only once the read that follows finds no order. A read that fails says
+// nothing about the order, and its retryable error is what the pipeline must see: the
+// refusal would fail a purchase order Printful may well hold.
+func TestRefusedCreateIsReadBack(t *testing.T) {
+	ext := "example.myshopify.com-22-pf"
+	held := `{"code":200,"result":{"id":121000007,"external_id":"` + ext + `","status":"pending","shipments":[]}}`
+	exists := printfulError(400, "Order with this External ID already exists")
+	notFound := printfulError(404, "Not Found")
+	tests := []struct {
+		name string
+		// refusal is the create's reply body (status 400) and header.
+		refusal string
+		header  map[string]string
+		// reread answers the read after the refusal; nil means it must never be sent.
+		reread     http.HandlerFunc
+		code       string
+		reason     string
+		retryAfter time.Duration
+		wantOrder  bool
+	}{
+		{name: "the read finds the order", refusal: exists,
+			reread: suppliertest.Answer(http.StatusOK, nil, held), wantOrder: true},
+		{name: "the read finds none", refusal: exists,
+			reread: suppliertest.Answer(http.StatusNotFound, nil, notFound), code: dropsync.EINVALID},
+		{name: "a refusal with a reason, the read finds none", refusal: printfulError(400, "Item 1: Variant is temporarily out of stock"),
+			reread: suppliertest.Answer(http.StatusNotFound, nil, notFound), code: dropsync.EPERMANENT, reason: dropsync.ReasonOutOfStock},
+		{name: "the read meets an outage", refusal: exists,
+			reread: suppliertest.Answer(http.StatusServiceUnavailable, nil, `<html>down</html>`), code: dropsync.EUNAVAILABLE},
+		{name: "a refusal with a reason, the read meets an outage", refusal: printfulError(400, "Item 1: Variant is temporarily out of stock"),
+			reread: suppliertest.Answer(http.StatusBadGateway, nil, ``), code: dropsync.EUNAVAILABLE},
+		{name: "the read is rate limited", refusal: exists,
+			reread:     suppliertest.Answer(http.StatusTooManyRequests, map[string]string{"Retry-After": "23"}, printfulError(429, "Too Many Requests")),
+			code:       dropsync.ERATELIMITED,
+			retryAfter: 23 * time.Second},
+		{name: "the refusal spent the rate limit window", refusal: exists,
+			header: map[string]string{"X-Ratelimit-Remaining": "0", "X-Ratelimit-Reset": "31"},
+			code:   dropsync.ERATELIMITED, retryAfter: 31 * time.Second},
+		{name: "the read times out", refusal: exists,
+			reread: func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, code: dropsync.EUNAVAILABLE},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			reads, creates := 0, 0
+			base := suppliertest.Stub(t, func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				switch r.Method {
+				case http.MethodPost:
+					creates++
+				case http.MethodGet:
+					reads++
+				}
+				n := reads
+				mu.Unlock()
+				switch {
+				case r.Method == http.MethodPost:
+					suppliertest.Answer(http.StatusBadRequest, tt.header, tt.refusal)(w, r)
+				case n == 1: // the lookup before the create
+					suppliertest.Answer(http.StatusNotFound, nil, notFound)(w, r)
+				case tt.reread == nil:
+					t.Errorf("read %d sent while Printful's window is spent", n)
+					w.WriteHeader(http.StatusInternalServerError)
+				default:
+					tt.reread(w, r)
+				}
+			})
+			cfg := testConfig(base)
+			cfg.Timeout = 200 * time.Millisecond
+			s := New(cfg, nil, fixedNow, zerolog.Nop())
+			got, err := s.PlaceOrder(context.Background(), order(ext))
+			if tt.wantOrder {
+				if err != nil || got.ID != "121000007" || got.ExternalID != ext {
+					t.Fatalf("place: got %+v, %v, want Printful's order 121000007", got, err)
+				}
+			} else {
+				checkErr(t, err, tt.code, tt.reason)
+				if retry := dropsync.IsRetryable(err); retry != (tt.code != dropsync.EINVALID && tt.code != dropsync.EPERMANENT) {
+					t.Errorf("IsRetryable: got %v for %v", retry, err)
+				}
+				if got, _ := dropsync.RetryAfter(err); got != tt.retryAfter {
+					t.Errorf("RetryAfter: got %v, want %v", got, tt.retryAfter)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if creates != 1 {
+				t.Errorf("creates: got %d, want 1", creates)
+			}
+		})
+	}
 }

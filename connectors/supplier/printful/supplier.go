@@ -18,7 +18,8 @@
 // it already holds, and a refused create is followed by the same read, so two workers racing
 // end with one order. Orders are created confirmed (submitted for fulfilment, Printful charges
 // the card on file) or as drafts the merchant confirms in Printful's dashboard, per the
-// supplier's confirm setting. A draft counts as accepted.
+// supplier's confirm setting. A draft counts as accepted. A refusal counts only once that
+// read finds no order: when the read fails, its (retryable) error is returned instead.
 //
 // Variant mapping. The mappings CSV's supplier_sku names a variant of the merchant's Printful
 // store: digits (or "sync:<id>") are a sync variant id, "@<id>" an external variant id.
@@ -174,8 +175,15 @@ func (s *Supplier) PlaceOrder(ctx context.Context, req dropsync.SupplierOrderReq
 	if err := s.do(ctx, c, &o); err != nil {
 		if code := dropsync.ErrorCode(err); code == dropsync.EPERMANENT || code == dropsync.EINVALID {
 			// Printful refuses a second order with an external_id it holds: another worker
-			// may have placed this one since the lookup.
-			if o, found, lerr := s.lookup(ctx, op, req.ExternalID); lerr == nil && found {
+			// may have placed this one since the lookup. The refusal is final only once
+			// Printful is known to hold no such order; while that is unknown (the read was
+			// rate limited, timed out, met an outage), the read's error stands, so the task
+			// is retried rather than the purchase order failed with Printful holding it.
+			o, found, lerr := s.lookup(ctx, op, req.ExternalID)
+			switch {
+			case lerr != nil:
+				return dropsync.SupplierOrder{}, lerr
+			case found:
 				return o, nil
 			}
 		}

@@ -1,8 +1,9 @@
 // Package supplierapi is the request plumbing every supplier connector shares, whatever API
 // the supplier speaks: sending a JSON request to the supplier within a time and a size limit,
 // classifying the HTTP statuses that mean the same at every supplier into dropsync's error
-// codes, reading Retry-After, scrubbing customer data out of a supplier's messages, and
-// joining a base_url with escaped path segments. Each connector keeps its own protocol
+// codes, reading Retry-After, scrubbing customer data out of a supplier's messages,
+// checking the secret a webhook URL carries, and joining a base_url with escaped path
+// segments. Each connector keeps its own protocol
 // (authentication, envelopes, the supplier's error codes and refusals) and decides what the
 // remaining statuses mean.
 package supplierapi
@@ -10,6 +11,8 @@ package supplierapi
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +20,8 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -206,13 +211,35 @@ func TransportError(err error) error {
 }
 
 // Scrub keeps a supplier's message fit for errors, logs and the admin API: the customer data
-// in redact that it quotes is blanked out, and it is cut to MaxMessage characters.
+// in redact that it quotes is blanked out, and it is cut to MaxMessage characters. Values
+// match whatever their case: suppliers echo a name or a city in capitals as often as not. A
+// value changed in form (a phone without separators, address lines joined) is matched only
+// when the connector lists that form too (PersonalData's sent).
 func Scrub(msg string, redact []string) string {
+	var values []string
 	for _, v := range redact {
 		v = strings.TrimSpace(v)
 		// Very short values ("1", "NY") would blank out ordinary words.
 		if utf8.RuneCountInString(v) >= 3 {
-			msg = strings.ReplaceAll(msg, v, "[redacted]")
+			values = append(values, v)
+		}
+	}
+	if len(values) > 0 {
+		// Longest first, as alternatives are tried in order: a value holding another (a name
+		// and surname, an address line joined with the company) is blanked out whole, with
+		// no piece of it left behind.
+		slices.SortStableFunc(values, func(a, b string) int { return len(b) - len(a) })
+		quoted := make([]string, len(values))
+		for i, v := range values {
+			quoted[i] = regexp.QuoteMeta(v)
+		}
+		if re, err := regexp.Compile("(?i)" + strings.Join(quoted, "|")); err == nil {
+			msg = re.ReplaceAllLiteralString(msg, "[redacted]")
+		} else {
+			// Literals too long for one expression: blank out the exact values at least.
+			for _, v := range values {
+				msg = strings.ReplaceAll(msg, v, "[redacted]")
+			}
 		}
 	}
 	msg = strings.TrimSpace(msg)
@@ -223,11 +250,38 @@ func Scrub(msg string, redact []string) string {
 }
 
 // PersonalData lists the customer data of a purchase order, so that a supplier's message
-// quoting it is scrubbed before it reaches an error, a log or the admin API.
-func PersonalData(req dropsync.SupplierOrderRequest) []string {
+// quoting it is scrubbed before it reaches an error, a log or the admin API. sent are the
+// forms a connector sends that data in where they differ from the purchase order's (a
+// phone compacted to fit a field, company and second address line joined into one): a
+// supplier echoes what it was sent.
+func PersonalData(req dropsync.SupplierOrderRequest, sent ...string) []string {
 	a := req.ShippingAddress
-	return []string{a.FullName(), a.FirstName, a.LastName, a.Company, a.Address1, a.Address2,
-		a.City, a.Zip, a.Phone, req.Email}
+	return append([]string{a.FullName(), a.FirstName, a.LastName, a.Company, a.Address1, a.Address2,
+		a.City, a.Zip, a.Phone, req.Email}, sent...)
+}
+
+// TokenParam is the query parameter of a webhook URL that carries the supplier's webhook
+// secret, for suppliers that do not sign their deliveries with a secret of their own:
+// https://<dropsync>/webhooks/suppliers/<id>?token=<webhook_secret>.
+const TokenParam = "token"
+
+// CheckURLToken authenticates a webhook delivery by the secret its URL carries (TokenParam),
+// compared in constant time. Errors: EUNAUTHORIZED when no secret is configured, the URL
+// carries none, or it is not the secret.
+func CheckURLToken(supplier string, query url.Values, secret string) error {
+	if secret == "" {
+		return dropsync.Errorf(dropsync.EUNAUTHORIZED, "supplier %s: event: no webhook secret configured", supplier)
+	}
+	token := query.Get(TokenParam)
+	if token == "" {
+		return dropsync.Errorf(dropsync.EUNAUTHORIZED, "supplier %s: event: no %s in the webhook URL", supplier, TokenParam)
+	}
+	// Hashing first makes the comparison take as long whatever the token's length.
+	got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(secret))
+	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		return dropsync.Errorf(dropsync.EUNAUTHORIZED, "supplier %s: event: wrong %s in the webhook URL", supplier, TokenParam)
+	}
+	return nil
 }
 
 // ParseBaseURL accepts scheme://host[:port][/prefix], with or without a trailing slash. The

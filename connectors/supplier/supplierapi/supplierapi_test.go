@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -228,6 +229,12 @@ func TestScrub(t *testing.T) {
 			"Recipient: no street ([redacted], [redacted] [redacted])"},
 		{"short values stay", "Ship to NY 1", []string{"NY", "1", ""}, "Ship to NY 1"},
 		{"trimmed", "  out of stock \n", nil, "out of stock"},
+		{"any case", "Recipient STEVE SHIPPER in shippington", []string{"Steve Shipper", "Shippington"},
+			"Recipient [redacted] in [redacted]"},
+		{"any case beyond ASCII", "Empfänger: ZOË ÅBERG", []string{"Zoë Åberg"}, "Empfänger: [redacted]"},
+		{"longest value first", "ship to Acme Ltd, Unit 5", []string{"Acme", "Acme Ltd, Unit 5"}, "ship to [redacted]"},
+		{"pattern characters are literal", "phone +1 (555) 0100 or 1x55500100", []string{"+1 (555) 0100", "1.555.0100"},
+			"phone [redacted] or 1x55500100"},
 		{"cut by characters", long, nil, strings.Repeat("é", MaxMessage) + "…"},
 	}
 	for _, tt := range tests {
@@ -324,6 +331,11 @@ func TestPersonalDataAndRefName(t *testing.T) {
 			t.Errorf("scrubbed message %q holds %q", msg, pii)
 		}
 	}
+	// The forms a connector sends are scrubbed too once it lists them.
+	echo := "phone 5555550100 invalid for STEVE SHIPPER"
+	if got, want := Scrub(echo, PersonalData(req, "5555550100")), "phone [redacted] invalid for [redacted]"; got != want {
+		t.Errorf("Scrub with the sent forms: got %q, want %q", got, want)
+	}
 	if got := RefName(dropsync.SupplierOrderRef{ID: "SO-1", ExternalID: "po-1"}); got != "SO-1" {
 		t.Errorf("RefName with id: got %q, want SO-1", got)
 	}
@@ -349,6 +361,40 @@ func TestFound(t *testing.T) {
 			found, err := Found(tt.err)
 			if found != tt.wantFound || err != tt.wantErr {
 				t.Errorf("Found(%v): got %v, %v, want %v, %v", tt.err, found, err, tt.wantFound, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestCheckURLToken(t *testing.T) {
+	tests := []struct {
+		name   string
+		query  url.Values
+		secret string
+		ok     bool
+	}{
+		{"the secret", url.Values{TokenParam: {"s3cret"}}, "s3cret", true},
+		{"wrong token", url.Values{TokenParam: {"guess"}}, "s3cret", false},
+		{"a prefix of the secret", url.Values{TokenParam: {"s3cre"}}, "s3cret", false},
+		{"no token", url.Values{}, "s3cret", false},
+		{"nil query", nil, "s3cret", false},
+		{"no secret configured", url.Values{TokenParam: {""}}, "", false},
+		{"no secret configured, any token", url.Values{TokenParam: {"x"}}, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckURLToken("acme", tt.query, tt.secret)
+			if tt.ok {
+				if err != nil {
+					t.Errorf("got %v, want nil", err)
+				}
+				return
+			}
+			if got := dropsync.ErrorCode(err); got != dropsync.EUNAUTHORIZED {
+				t.Errorf("code: got %q (%v), want %q", got, err, dropsync.EUNAUTHORIZED)
+			}
+			if msg := dropsync.ErrorMessage(err); !strings.Contains(msg, "supplier acme") || strings.Contains(msg, "s3cret") {
+				t.Errorf("message %q: want it to name the supplier and not the secret", msg)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -75,6 +76,31 @@ func (s *session) request(externalID string) dropsync.SupplierOrderRequest {
 	}
 }
 
+// checkCreates fails unless the fake received between least and most create requests, each
+// carrying the purchase order id ext; most < 0 means any number.
+func (s *session) checkCreates(t *testing.T, ext string, least, most int) {
+	t.Helper()
+	reqs := s.fx.Fake.PlaceRequests()
+	if n := len(reqs); n < least || most >= 0 && n > most {
+		t.Errorf("create requests: got %d, want %d to %d", n, least, most)
+	}
+	for i, r := range reqs {
+		if got := s.h.PlacedID(r); got != ext {
+			t.Errorf("create request %d carries purchase order id %q, want %q", i, got, ext)
+		}
+	}
+}
+
+// retryCreates is the most create requests a placement and its retry may send: one for a
+// connector that looks the order up before creating it, two for one that relies on the
+// supplier's idempotency.
+func (s *session) retryCreates() int {
+	if s.h.LooksUpByExternalID {
+		return 1
+	}
+	return 2
+}
+
 func (s *session) place(t *testing.T, ext string) dropsync.SupplierOrder {
 	t.Helper()
 	so, err := s.fx.Connector.PlaceOrder(context.Background(), s.request(ext))
@@ -128,6 +154,7 @@ var cases = []contractCase{
 	{"wrong credentials are unauthorized", unauthorized},
 	{"lost reply after accepting does not create a second order", lostReply},
 	{"error after accepting does not create a second order", acceptThenFail},
+	{"two workers placing one order at once get one order", concurrentPlace},
 }
 
 func placeIdempotent(t *testing.T, s *session) {
@@ -150,6 +177,7 @@ func placeIdempotent(t *testing.T, s *session) {
 	if got, want := s.fx.Fake.Created(), 1; got != want {
 		t.Errorf("orders created: got %d, want %d", got, want)
 	}
+	s.checkCreates(t, ext, 1, s.retryCreates())
 }
 
 func readParcels(t *testing.T, s *session) {
@@ -388,7 +416,8 @@ func refusals(t *testing.T, s *session) {
 			if tt.setup != nil {
 				tt.setup(s)
 			}
-			_, err := s.fx.Connector.PlaceOrder(context.Background(), tt.req(s, s.externalID()))
+			ext := s.externalID()
+			_, err := s.fx.Connector.PlaceOrder(context.Background(), tt.req(s, ext))
 			s.checkErr(t, err, dropsync.EPERMANENT, tt.reason)
 			if dropsync.IsRetryable(err) {
 				t.Errorf("IsRetryable: got true for %v, want false", err)
@@ -403,6 +432,7 @@ func refusals(t *testing.T, s *session) {
 			if got := s.fx.Fake.Created(); got != 0 {
 				t.Errorf("orders created: got %d, want 0", got)
 			}
+			s.checkCreates(t, ext, 0, 1)
 		})
 	}
 }
@@ -424,13 +454,16 @@ func outages(t *testing.T, s *session) {
 			if got, want := s.fx.Fake.Created(), 1; got != want {
 				t.Errorf("orders created: got %d, want %d", got, want)
 			}
+			// The refused create and the one the retry sends.
+			s.checkCreates(t, ext, 2, 2)
 		})
 	}
 }
 
 func rateLimited(t *testing.T, s *session) {
 	s.fx.Fake.FailNext(1, http.StatusTooManyRequests)
-	_, err := s.fx.Connector.PlaceOrder(context.Background(), s.request(s.externalID()))
+	ext := s.externalID()
+	_, err := s.fx.Connector.PlaceOrder(context.Background(), s.request(ext))
 	s.checkErr(t, err, dropsync.ERATELIMITED, "")
 	got, ok := dropsync.RetryAfter(err)
 	if !ok || got != s.h.RateLimitDelay {
@@ -442,6 +475,7 @@ func rateLimited(t *testing.T, s *session) {
 	if got := s.fx.Fake.Created(); got != 0 {
 		t.Errorf("orders created: got %d, want 0", got)
 	}
+	s.checkCreates(t, ext, 1, 1)
 }
 
 func unauthorized(t *testing.T, s *session) {
@@ -471,6 +505,8 @@ func lostReply(t *testing.T, s *session) {
 	if got, want := s.fx.Fake.Created(), 1; got != want {
 		t.Errorf("orders created after the retry: got %d, want %d", got, want)
 	}
+	// A connector that looks up first finds the order the lost call created.
+	s.checkCreates(t, ext, 1, s.retryCreates())
 }
 
 func acceptThenFail(t *testing.T, s *session) {
@@ -483,4 +519,41 @@ func acceptThenFail(t *testing.T, s *session) {
 	if got, want := s.fx.Fake.Created(), 1; got != want {
 		t.Errorf("orders created: got %d, want %d", got, want)
 	}
+	s.checkCreates(t, ext, 1, s.retryCreates())
+}
+
+// concurrentPlace places one purchase order from two workers at the same moment, as when a
+// task runs twice (a lease expired, a duplicate delivery): both get the one order, and
+// neither gets an error that would send the purchase order round again or fail it.
+func concurrentPlace(t *testing.T, s *session) {
+	ext := s.externalID()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	got := make([]dropsync.SupplierOrder, 2)
+	errs := make([]error, 2)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			got[i], errs[i] = s.fx.Connector.PlaceOrder(context.Background(), s.request(ext))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i := range got {
+		if errs[i] != nil {
+			t.Errorf("worker %d: %v", i, errs[i])
+			continue
+		}
+		checkOrder(t, got[i], ext)
+	}
+	if errs[0] == nil && errs[1] == nil && got[0].ID != got[1].ID {
+		t.Errorf("workers got orders %s and %s, want the same", got[0].ID, got[1].ID)
+	}
+	if n := s.fx.Fake.Created(); n != 1 {
+		t.Errorf("orders created: got %d, want 1", n)
+	}
+	// Both may create before either hears back; the supplier keeps one order.
+	s.checkCreates(t, ext, 1, 2)
 }

@@ -1,6 +1,7 @@
 // Package suppliertest is the contract every dropsync supplier connector keeps, written once as
 // a test suite and run by each connector's tests against that connector's fake supplier: place
-// an order (idempotent on the purchase order id), read its status and parcels, cancel it, read
+// an order (idempotent on the purchase order id, judged by the create requests the supplier
+// receives, not only by the orders it keeps), read its status and parcels, cancel it, read
 // stock and cost, take the supplier's events, and classify permanent refusals, transient
 // failures and rate limits the same way whoever the supplier is. The jobs layer decides from
 // error codes alone, so a connector that classifies differently breaks the pipeline quietly;
@@ -53,8 +54,13 @@ type Fake interface {
 	// AcceptThenFail makes the next n placements create the order and then answer with a
 	// server error, as when the reply is lost after the supplier accepted.
 	AcceptThenFail(n int)
-	// Created is the number of distinct orders the fake holds.
+	// Created is the number of distinct orders the fake holds. A fake keeps one order per
+	// purchase order whatever the connector sends, so this alone cannot tell a connector
+	// that sends a second create from one that does not: PlaceRequests can.
 	Created() int
+	// PlaceRequests returns the order placements the fake received (the requests on its
+	// create route), faults, refusals and repeats included, oldest first.
+	PlaceRequests() []Request
 	// Event returns the webhook delivery the supplier would send dropsync about the order's
 	// current state, authenticated as that supplier authenticates its deliveries.
 	Event(externalID string) (Delivery, error)
@@ -63,6 +69,10 @@ type Fake interface {
 // Delivery is one webhook delivery as dropsync's receiver hands it to ParseEvent. It is the
 // fakes' own Delivery, so a fake's Event satisfies Fake as it is.
 type Delivery = supplierfake.Delivery
+
+// Request is one request a fake received, as it arrived: the fakes' own Request, so a
+// fake's PlaceRequests satisfies Fake as it is.
+type Request = supplierfake.Request
 
 // Item is one SKU the fake sells when a case starts.
 type Item struct {
@@ -106,7 +116,13 @@ type Harness struct {
 	UnknownOrderID string
 	// PlaceRoute is the request that creates an order at the supplier.
 	PlaceRoute Route
-	// RateLimitDelay is the wait the fake asks for when it rate-limits.
+	// PlacedID returns the purchase order id a create request carries, in whatever field or
+	// header the connector sends it (its idempotency key): every create of one purchase
+	// order must carry the same.
+	PlacedID func(r Request) string
+	// RateLimitDelay is the wait the fake asks for when it rate-limits. It must differ from
+	// the wait the connector assumes when a reply says none, so that the case proves the
+	// reply is read.
 	RateLimitDelay time.Duration
 
 	// What the supplier's API can do. Each false value is a documented limit the suite holds
@@ -118,7 +134,9 @@ type Harness struct {
 	// CancelsAccepted: an accepted, unshipped order can be cancelled through the API;
 	// otherwise the connector must refuse with ECONFLICT and leave the order alone.
 	CancelsAccepted bool
-	// LooksUpByExternalID: GetOrder works with the purchase order id alone.
+	// LooksUpByExternalID: GetOrder works with the purchase order id alone. Such a connector
+	// is held to looking the order up before creating it: a retry after a lost reply, or a
+	// second placement, must send no second create.
 	LooksUpByExternalID bool
 	// NamesRefusedSKU: the supplier's refusals of one item of several say which item.
 	NamesRefusedSKU bool
@@ -130,6 +148,9 @@ func Run(t *testing.T, h Harness) {
 	t.Helper()
 	if len(h.Items) < 2 {
 		t.Fatal("suppliertest: the harness needs at least two items")
+	}
+	if h.PlacedID == nil {
+		t.Fatal("suppliertest: the harness needs PlacedID")
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -31,7 +31,10 @@ const (
 	codeProductNotFound = 1602001
 	codeOrderDeleteFail = 1603002
 	codeOrderExists     = 1603003
+	codeOrderPayFail    = 1603101
 	codeInventoryFail   = 1603102
+	codeBalance         = 1604000
+	codeBalanceBlocked  = 1604001
 	codeLogisticUnknown = 1605000
 	codeLogisticInvalid = 1605001
 	codeParamEmpty      = 16900403
@@ -62,6 +65,7 @@ type envelope struct {
 
 type reply struct {
 	status int
+	header http.Header
 	env    envelope
 }
 
@@ -77,12 +81,12 @@ func fail(code int, format string, args ...any) reply {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 	rep := s.route(r, body)
 	rep.env.RequestID = fmt.Sprintf("req-%d", time.Now().UnixNano())
-	supplierfake.WriteJSON(w, rep.status, nil, rep.env, []byte(`{"code":1600000,"result":false,"message":"encode"}`))
+	supplierfake.WriteJSON(w, rep.status, rep.header, rep.env, []byte(`{"code":1600000,"result":false,"message":"encode"}`))
 }
 
 func (s *Server) route(r *http.Request, body []byte) reply {
 	path, found := strings.CutPrefix(r.URL.Path, Prefix)
-	if path == "/shopping/order/createOrderV2" && r.Method == http.MethodPost {
+	if path == PlacePath && r.Method == http.MethodPost {
 		s.srv.CountPlace()
 	}
 	if rep, limited := s.pace(); limited {
@@ -102,7 +106,7 @@ func (s *Server) route(r *http.Request, body []byte) reply {
 		return rep
 	}
 	switch {
-	case path == "/shopping/order/createOrderV2" && r.Method == http.MethodPost:
+	case path == PlacePath && r.Method == http.MethodPost:
 		return s.place(body)
 	case path == "/shopping/order/getOrderDetail" && r.Method == http.MethodGet:
 		return s.detail(q.Get("orderId"))
@@ -231,7 +235,9 @@ func (s *Server) place(body []byte) reply {
 	defer s.mu.Unlock()
 	if status, failed := s.srv.TakeFailure(); failed {
 		if status == http.StatusTooManyRequests {
-			return fail(codeTooMany, "Too much request")
+			rep := fail(codeTooMany, "Too much request")
+			rep.header = http.Header{"Retry-After": {strconv.Itoa(RetryAfterSeconds)}}
+			return rep
 		}
 		return reply{status: status, env: envelope{Code: codeSystemBusy, Message: "System busy, please contact CJ IT"}}
 	}
@@ -311,7 +317,11 @@ func (s *Server) placeLocked(body []byte) reply {
 			LineItemID: strconv.Itoa(2505170958390976500 + i)})
 	}
 	payType := string(req.PayType)
+	unpaid, unpaidCode := false, 0
 	if payType == "2" {
+		unpaid, unpaidCode = s.takeUnpaid()
+	}
+	if payType == "2" && !unpaid {
 		// Balance payment deducts the stock of the shipping warehouse at once.
 		for vid, n := range want {
 			v := s.variants[vid]
@@ -327,10 +337,10 @@ func (s *Server) placeLocked(body []byte) reply {
 	s.seq++
 	id := strconv.FormatInt(s.seq, 10)
 	status, paid := StatusUnpaid, ""
-	switch payType {
-	case "2":
+	switch {
+	case payType == "2" && !unpaid:
 		status, paid = StatusUnshipped, now.Format(time.DateTime)
-	case "3":
+	case payType == "3":
 		status = StatusCreated
 	}
 	postage := decimal.RequireFromString("3.68")
@@ -354,7 +364,17 @@ func (s *Server) placeLocked(body []byte) reply {
 	if status == StatusUnpaid {
 		d.CJPayURL = "https://cjdropshipping.com/pay?order=" + id
 	}
+	if unpaidCode != 0 {
+		return fail(unpaidCode, "%s", unpaidMessages[unpaidCode])
+	}
 	return ok(d)
+}
+
+// unpaidMessages are CJ's words for the payment failures UnpaidNext answers with.
+var unpaidMessages = map[int]string{
+	codeOrderPayFail:   "Order payment failed",
+	codeBalance:        "Insufficient balance, please recharge",
+	codeBalanceBlocked: "Balance payment is not available for this account",
 }
 
 // find resolves getOrderDetail's orderId: a CJ order id or the merchant's order number.

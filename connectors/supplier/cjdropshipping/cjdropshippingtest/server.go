@@ -6,12 +6,15 @@
 // its shipping fields and payType, getOrderDetail by CJ id or order number, deleteOrder that
 // works only before payment, variant and stock queries, the {"code","result","message",
 // "data","requestId"} envelope with CJ's error codes, the per-second limit (1600200), and
-// ORDER webhook messages signed with the account's openId. A test can ship an order, change
-// its status, expire tokens and inject faults (fail next n, accept then fail, rate limit,
-// refused refresh, delay). Tests and the demo share it; it is safe for concurrent use.
+// ORDER webhook messages signed with the account's openId (and posted to a callback URL
+// carrying the webhook secret, when one is set). A test can ship an order, change its
+// status, expire tokens and inject faults (fail next n, accept then fail, rate limit, a
+// balance that does not cover the order, refused refresh, delay). Tests and the demo share
+// it; it is safe for concurrent use.
 package cjdropshippingtest
 
 import (
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +24,9 @@ import (
 
 // Prefix is the path of CJ's API below its host; the fake's base URL is URL()+Prefix.
 const Prefix = "/api2.0/v1"
+
+// PlacePath is createOrderV2's path below Prefix.
+const PlacePath = "/shopping/order/createOrderV2"
 
 // CJ order statuses.
 const (
@@ -47,8 +53,11 @@ type Options struct {
 	Logistics []string
 	// Countries are the destinations the logistics serve; empty means all.
 	Countries []string
-	// WebhookURL receives signed ORDER messages ("" means none).
-	WebhookURL string
+	// WebhookURL receives signed ORDER messages ("" means none). With WebhookSecret set, the
+	// fake adds ?token=WebhookSecret, as the callback URL registered with CJ carries it; Event
+	// carries it too.
+	WebhookURL    string
+	WebhookSecret string
 	// MinInterval is the least gap between two calls, measured on the real clock (CJ allows
 	// one a second); closer calls get 1600200. Zero means no limit.
 	MinInterval time.Duration
@@ -165,6 +174,9 @@ type Server struct {
 	refuseRef bool
 	lastCall  time.Time // real clock, for MinInterval
 	limited   int
+	// unpaidNext and unpaidCode are the balance failures UnpaidNext asked for.
+	unpaidNext int
+	unpaidCode int
 }
 
 // NewServer starts a fake CJ on a local port. Close it when done.
@@ -237,6 +249,9 @@ func (s *Server) Requests(method, path string) []Request { return s.srv.Requests
 // PlaceCount is the number of createOrderV2 calls received, faults and repeats included.
 func (s *Server) PlaceCount() int { return s.srv.PlaceCount() }
 
+// PlaceRequests returns the createOrderV2 calls received, oldest first.
+func (s *Server) PlaceRequests() []Request { return s.Requests(http.MethodPost, PlacePath) }
+
 // Created is the number of distinct orders created.
 func (s *Server) Created() int { return s.srv.Created() }
 
@@ -275,9 +290,36 @@ func (s *Server) RefuseRefresh(on bool) {
 	s.refuseRef = on
 }
 
+// RetryAfterSeconds is the Retry-After of the rate limit FailNext injects: not the one
+// second CJ's per-second limit suggests, so that a test tells a connector reading the header
+// from one falling back on its default.
+const RetryAfterSeconds = 3
+
 // FailNext makes the next n createOrderV2 fail without doing anything: 429 as CJ's
-// "Too much request" (code 1600200), others as the HTTP status with "System busy".
+// "Too much request" (code 1600200, with Retry-After: RetryAfterSeconds), others as the HTTP
+// status with "System busy".
 func (s *Server) FailNext(n, status int) { s.srv.FailNext(n, status) }
+
+// UnpaidNext makes the next n createOrderV2 paying from the balance (payType 2) create the
+// order and leave it UNPAID, as CJ does when the balance does not cover it: no stock is
+// deducted and the order does not ship until it is paid (SetStatus UNSHIPPED, as paying in
+// CJ's dashboard does). code is how CJ answers: 0 is success naming the unpaid order (with
+// its cjPayUrl), else a CJ code such as 1604000 (balance insufficient), 1604001 or 1603101
+// (payment failed).
+func (s *Server) UnpaidNext(n, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unpaidNext, s.unpaidCode = n, code
+}
+
+// takeUnpaid uses up one of the failures UnpaidNext asked for. Call it with s.mu held.
+func (s *Server) takeUnpaid() (unpaid bool, code int) {
+	if s.unpaidNext <= 0 {
+		return false, 0
+	}
+	s.unpaidNext--
+	return true, s.unpaidCode
+}
 
 // AcceptThenFail makes the next n createOrderV2 that succeed answer 500 after creating the
 // order: the reply is lost after CJ accepted.

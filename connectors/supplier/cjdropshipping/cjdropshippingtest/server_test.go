@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,19 +162,25 @@ func TestStockAndPace(t *testing.T) {
 func TestAutoShipSigned(t *testing.T) {
 	got := make(chan []byte, 2)
 	sigs := make(chan string, 2)
+	queries := make(chan string, 2)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		got <- b
 		sigs <- r.Header.Get("Sign")
+		queries <- r.URL.RawQuery
 	}))
 	t.Cleanup(hook.Close)
-	s := newServer(t, Options{WebhookURL: hook.URL, AutoShip: &AutoShip{After: 10 * time.Millisecond}})
+	s := newServer(t, Options{WebhookURL: hook.URL + "/webhooks/suppliers/cj?tenant=7", WebhookSecret: "s3cret",
+		AutoShip: &AutoShip{After: 10 * time.Millisecond}})
 	tok := token(t, s)
 	call(t, s, http.MethodPost, "/shopping/order/createOrderV2", tok, order("po-9", 2))
 	select {
 	case body := <-got:
 		if sig := <-sigs; sig != Sign(s.OpenID(), body) {
 			t.Errorf("sign: got %q, want the body's signature", sig)
+		}
+		if q := <-queries; q != "tenant=7&token=s3cret" {
+			t.Errorf("callback query: got %q, want the URL's own and the webhook secret", q)
 		}
 		var m struct {
 			Type   string `json:"type"`
@@ -188,5 +196,74 @@ func TestAutoShipSigned(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no ORDER message")
+	}
+}
+
+// TestUnpaidNext: a balance that does not cover the order leaves it created and UNPAID, with
+// or without an error code; it ships only once paid.
+func TestUnpaidNext(t *testing.T) {
+	tests := []struct {
+		name string
+		code int
+	}{
+		{"created unpaid", 0},
+		{"balance insufficient", codeBalance},
+		{"payment failed", codeOrderPayFail},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t, Options{})
+			tok := token(t, s)
+			s.UnpaidNext(1, tt.code)
+			env := call(t, s, http.MethodPost, "/shopping/order/createOrderV2", tok, order("po-3", 2))
+			var created struct {
+				OrderStatus string `json:"orderStatus"`
+				CJPayURL    string `json:"cjPayUrl"`
+			}
+			switch {
+			case tt.code != 0 && env.Code != tt.code:
+				t.Errorf("create: got %+v, want code %d", env, tt.code)
+			case tt.code == 0 && (env.Code != 200 || json.Unmarshal(env.Data, &created) != nil || created.OrderStatus != StatusUnpaid || created.CJPayURL == ""):
+				t.Errorf("create: got %+v, want the unpaid order with its pay URL", env)
+			}
+			o, ok := s.Order("po-3")
+			if !ok || o.OrderStatus != StatusUnpaid || o.PaymentDate != "" {
+				t.Fatalf("order: got %+v, %v, want it held unpaid", o, ok)
+			}
+			if s.Created() != 1 {
+				t.Errorf("created: got %d, want 1", s.Created())
+			}
+			if err := s.Ship("po-3"); err == nil {
+				t.Error("ship unpaid: got no error")
+			}
+			if env := call(t, s, http.MethodGet, "/product/stock/queryByVid?vid=v1", tok, nil); !strings.Contains(string(env.Data), `"storageNum":3`) {
+				t.Errorf("stock after an unpaid order: got %s, want 3 left", env.Data)
+			}
+			// Paid in CJ's dashboard, it ships; the next create pays again.
+			if err := s.SetStatus("po-3", StatusUnshipped); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Ship("po-3"); err != nil {
+				t.Errorf("ship once paid: %v", err)
+			}
+			env = call(t, s, http.MethodPost, "/shopping/order/createOrderV2", tok, order("po-4", 2))
+			if env.Code != 200 || json.Unmarshal(env.Data, &created) != nil || created.OrderStatus != StatusUnshipped {
+				t.Errorf("next create: got %+v, want it paid", env)
+			}
+		})
+	}
+}
+
+func TestFailNextRateLimit(t *testing.T) {
+	s := newServer(t, Options{})
+	tok := token(t, s)
+	s.FailNext(1, http.StatusTooManyRequests)
+	var env testEnvelope
+	_, h := suppliertest.Call(t, http.MethodPost, s.BaseURL()+PlacePath, http.Header{"CJ-Access-Token": {tok}}, order("po-5", 2), &env)
+	if env.Code != codeTooMany || h.Get("Retry-After") != strconv.Itoa(RetryAfterSeconds) {
+		t.Errorf("rate limited create: got %+v with Retry-After %q, want 1600200 with %d", env, h.Get("Retry-After"), RetryAfterSeconds)
+	}
+	if got := len(s.PlaceRequests()); got != 1 || s.PlaceCount() != 1 || s.Created() != 0 {
+		t.Errorf("place requests, count, created: got %d, %d, %d, want 1, 1, 0", got, s.PlaceCount(), s.Created())
 	}
 }

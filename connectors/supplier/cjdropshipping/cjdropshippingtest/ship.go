@@ -88,11 +88,20 @@ func (s *Server) Event(orderNumber string) (Delivery, error) {
 		return Delivery{}, fmt.Errorf("event for %s: no such order", orderNumber)
 	}
 	body := s.orderMessage(o, s.now())
-	return Delivery{Header: s.signed(body), Query: url.Values{}, Body: body}, nil
+	return Delivery{Header: s.signed(body), Query: s.tokenQuery(), Body: body}, nil
 }
 
 func (s *Server) signed(body []byte) http.Header {
 	return http.Header{"Content-Type": {"application/json"}, "Sign": {Sign(s.OpenID(), body)}}
+}
+
+// tokenQuery is the query the registered callback URL carries: the webhook secret, if set.
+func (s *Server) tokenQuery() url.Values {
+	q := url.Values{}
+	if s.opts.WebhookSecret != "" {
+		q.Set("token", s.opts.WebhookSecret)
+	}
+	return q
 }
 
 // deliver posts a signed message to WebhookURL, if one is set.
@@ -100,7 +109,16 @@ func (s *Server) deliver(body []byte) error {
 	if s.opts.WebhookURL == "" {
 		return nil
 	}
-	req, err := http.NewRequest(http.MethodPost, s.opts.WebhookURL, bytes.NewReader(body))
+	u, err := url.Parse(s.opts.WebhookURL)
+	if err != nil {
+		return fmt.Errorf("webhook URL: %w", err)
+	}
+	q := u.Query()
+	for k, v := range s.tokenQuery() {
+		q[k] = v
+	}
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequest(http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

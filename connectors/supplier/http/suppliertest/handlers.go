@@ -100,7 +100,7 @@ func (s *Server) place(r *http.Request, body []byte) reply {
 	if status, fail := s.srv.TakeFailure(); fail {
 		rep := errorReply(status, faultCode(status), "injected failure")
 		if status == http.StatusTooManyRequests {
-			rep.header = http.Header{"Retry-After": {"1"}}
+			rep.header = http.Header{"Retry-After": {strconv.Itoa(RetryAfterSeconds)}}
 		}
 		return rep
 	}

@@ -6,6 +6,7 @@
 package suppliertest
 
 import (
+	"net/http"
 	"sync"
 	"time"
 
@@ -212,11 +213,19 @@ func (s *Server) Requests(method, path string) []Request { return s.srv.Requests
 // PlaceCount is the number of POST /orders calls received, faults and repeats included.
 func (s *Server) PlaceCount() int { return s.srv.PlaceCount() }
 
+// PlaceRequests returns the POST /orders calls received, oldest first.
+func (s *Server) PlaceRequests() []Request { return s.Requests(http.MethodPost, "/orders") }
+
 // Created is the number of distinct orders created.
 func (s *Server) Created() int { return s.srv.Created() }
 
+// RetryAfterSeconds is the Retry-After of a 429 FailNext injects: a wait no client would
+// assume on its own, so that a test tells a connector reading the header from one falling
+// back on a default.
+const RetryAfterSeconds = 7
+
 // FailNext makes the next n POST /orders answer status without doing anything; a 429 carries
-// Retry-After: 1.
+// Retry-After: RetryAfterSeconds.
 func (s *Server) FailNext(n int, status int) { s.srv.FailNext(n, status) }
 
 // AcceptThenFail makes the next n POST /orders that succeed answer 500 instead, after the

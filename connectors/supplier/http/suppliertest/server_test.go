@@ -180,8 +180,8 @@ func TestFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" {
-			t.Errorf("attempt %d: got %d Retry-After %q, want 429 Retry-After 1", i, resp.StatusCode, resp.Header.Get("Retry-After"))
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "7" {
+			t.Errorf("attempt %d: got %d Retry-After %q, want 429 Retry-After 7", i, resp.StatusCode, resp.Header.Get("Retry-After"))
 		}
 	}
 	s.AcceptThenFail(1)

@@ -133,8 +133,9 @@ func (s *Server) place(r *http.Request, body []byte) reply {
 	defer s.mu.Unlock()
 	if status, failed := s.srv.TakeFailure(); failed {
 		if status == http.StatusTooManyRequests {
-			rep := fail(http.StatusTooManyRequests, "Too Many Requests. Please try again after 60 seconds.")
-			rep.header = http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {"60"}}
+			wait := strconv.Itoa(RetryAfterSeconds)
+			rep := fail(http.StatusTooManyRequests, "Too Many Requests. Please try again after %s seconds.", wait)
+			rep.header = http.Header{"Retry-After": {wait}, "X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {wait}}
 			return rep
 		}
 		return fail(status, "Injected failure")

@@ -10,6 +10,7 @@
 package printfultest
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -267,11 +268,20 @@ func (s *Server) Requests(method, path string) []Request { return s.srv.Requests
 // PlaceCount is the number of POST /orders received, faults and repeats included.
 func (s *Server) PlaceCount() int { return s.srv.PlaceCount() }
 
+// PlaceRequests returns the POST /orders received, oldest first.
+func (s *Server) PlaceRequests() []Request { return s.Requests(http.MethodPost, "/orders") }
+
 // Created is the number of distinct orders created.
 func (s *Server) Created() int { return s.srv.Created() }
 
+// RetryAfterSeconds is the wait the rate limit FailNext injects asks for: not Printful's
+// one-minute window, so that a test tells a connector reading the reply from one falling
+// back on the window.
+const RetryAfterSeconds = 37
+
 // FailNext makes the next n POST /orders answer the status without doing anything: 429 as
-// Printful's rate limit (X-Ratelimit-Reset: 60), others as Printful's error envelope.
+// Printful's rate limit (Retry-After and X-Ratelimit-Reset: RetryAfterSeconds), others as
+// Printful's error envelope.
 func (s *Server) FailNext(n, status int) { s.srv.FailNext(n, status) }
 
 // AcceptThenFail makes the next n POST /orders that succeed answer 500 after creating the
