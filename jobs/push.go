@@ -47,10 +47,16 @@ func (p *Pipeline) handlePush(ctx context.Context, t *asynq.Task) error {
 	var event, detail, unfulfillable string
 	switch {
 	case sh.FulfillmentID != 0:
-		if err := p.storefront.UpdateTracking(ctx, req, sh.FulfillmentID); err != nil {
-			return fmt.Errorf("update tracking of fulfillment %d: %w", sh.FulfillmentID, err)
+		ids := sh.FulfillmentIDs
+		if len(ids) == 0 {
+			ids = []int64{sh.FulfillmentID}
 		}
-		f = dropsync.Fulfillment{ID: sh.FulfillmentID, TrackingNumber: req.TrackingNumber}
+		for _, id := range ids {
+			if err := p.storefront.UpdateTracking(ctx, req, id); err != nil {
+				return fmt.Errorf("update tracking of fulfillment %d: %w", id, err)
+			}
+		}
+		f = dropsync.Fulfillment{ID: sh.FulfillmentID, IDs: ids, TrackingNumber: req.TrackingNumber}
 		event, detail = "tracking_updated", fmt.Sprintf("fulfillment %d now tracks %s %s", f.ID, req.Carrier, req.TrackingNumber)
 	case len(units) == 0:
 		event, detail = "parcel_recorded", fmt.Sprintf(
@@ -115,7 +121,7 @@ func (p *Pipeline) handlePush(ctx context.Context, t *asynq.Task) error {
 			return dropsync.ErrNoChange
 		}
 		if f.ID != 0 {
-			sh.FulfillmentID = f.ID
+			sh.FulfillmentID, sh.FulfillmentIDs = f.ID, f.IDs
 		}
 		sh.PushedTracking = req.TrackingNumber
 		// A correction that arrived meanwhile leaves the parcel unpushed for its own task.

@@ -48,6 +48,8 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal, a second one stops the process at once.
+	context.AfterFunc(ctx, stop)
 	err := runCommand(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -268,7 +267,7 @@ func (m *Main) startWorkers(ctx context.Context) error {
 // other listener: its counters (supplier calls, purchase orders forwarded) live in it.
 func (m *Main) startWorkerProbe(ctx context.Context, addr string) error {
 	api := httpapi.New(m.Config, httpapi.Deps{Redis: m.Store}, m.Log.With().Str("component", "http").Logger())
-	api.Handle("/metrics", promhttp.HandlerFor(m.Observer.Registry, promhttp.HandlerOpts{}))
+	api.Handle("/metrics", metricsHandler(m.Observer))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("workers.metrics_addr %s: %w", addr, err)
@@ -289,26 +288,39 @@ func probeOnly(h http.Handler) http.Handler {
 	})
 }
 
-// Close stops accepting webhooks, lets running tasks finish (up to the shutdown timeout;
-// unfinished ones return to the queue), and closes Redis.
+// Close stops accepting webhooks and lets running requests and tasks finish, both within
+// one shutdown timeout (unfinished tasks return to the queue), then closes Redis.
 func (m *Main) Close() error {
-	var errs []error
+	timeout := m.Config.HTTP.ShutdownTimeout
+	if m.ShutdownTimeout > 0 {
+		timeout = m.ShutdownTimeout
+	}
+	var (
+		wg      sync.WaitGroup
+		httpErr error
+	)
 	if m.httpServer != nil {
-		timeout := m.Config.HTTP.ShutdownTimeout
-		if m.ShutdownTimeout > 0 {
-			timeout = m.ShutdownTimeout
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		errs = append(errs, m.httpServer.Shutdown(ctx))
-		cancel()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			httpErr = m.httpServer.Shutdown(ctx)
+		}()
 	}
 	if m.server != nil {
-		m.server.Shutdown()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.server.Shutdown() // waits up to the same timeout (asynq's ShutdownTimeout)
+		}()
 	}
+	wg.Wait()
 	if m.cancel != nil {
 		m.cancel()
 	}
 	m.wg.Wait()
+	errs := []error{httpErr}
 	// m.Client shares m.rdb, which asynq leaves for us to close.
 	if m.rdb != nil {
 		errs = append(errs, m.rdb.Close())

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/rs/zerolog"
 
@@ -33,11 +34,16 @@ func loadMappingsFile(ctx context.Context, store *redisstore.Store, cfg *config.
 		return fmt.Errorf("mappings_file %s: nothing was loaded:\n%s", path, problemsText(err))
 	}
 	byShop := map[string][]dropsync.Mapping{}
+	var unknown []string
 	for _, r := range rows {
 		if _, ok := cfg.Shop(r.Shop); !ok {
-			return fmt.Errorf("mappings_file %s: line %d: shop %s is not configured; nothing was loaded", path, r.Line, r.Shop)
+			unknown = append(unknown, fmt.Sprintf("  line %d: shop: %s is not configured", r.Line, r.Shop))
+			continue
 		}
 		byShop[r.Shop] = append(byShop[r.Shop], r)
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("mappings_file %s: nothing was loaded:\n%s", path, strings.Join(unknown, "\n"))
 	}
 	sum := sha256.Sum256(data)
 	digest := hex.EncodeToString(sum[:])

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/rs/zerolog"
 	"io"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/rs/zerolog"
 
 	"github.com/dropsync/dropsync/connectors/shopify"
 	"github.com/dropsync/dropsync/internal/config"

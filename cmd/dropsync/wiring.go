@@ -94,7 +94,7 @@ func (m *Main) mountOperations(api *httpapi.Server) {
 	if err := m.Observer.Registry.Register(queues); err != nil {
 		m.Log.Warn().Err(err).Msg("asynq queue metrics are not exported")
 	}
-	api.Handle("/metrics", promhttp.HandlerFor(m.Observer.Registry, promhttp.HandlerOpts{}))
+	api.Handle("/metrics", metricsHandler(m.Observer))
 	api.Handle("/monitoring/", dashboard.New(dashboard.Options{
 		RootPath:      "/monitoring",
 		Redis:         m.rdb,
@@ -113,3 +113,10 @@ func (l asynqLogger) Info(args ...any)  { l.log.Info().Msg(fmt.Sprint(args...)) 
 func (l asynqLogger) Warn(args ...any)  { l.log.Warn().Msg(fmt.Sprint(args...)) }
 func (l asynqLogger) Error(args ...any) { l.log.Error().Msg(fmt.Sprint(args...)) }
 func (l asynqLogger) Fatal(args ...any) { l.log.Fatal().Msg(fmt.Sprint(args...)) }
+
+// metricsHandler serves /metrics. A collector that fails (the order counts while Redis is
+// down) leaves its own metrics out; the rest, the counters most wanted in an outage, are
+// still served.
+func metricsHandler(m *metrics.Metrics) http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}

@@ -15,7 +15,10 @@ type FulfillmentRequest struct {
 
 // Fulfillment is a storefront fulfillment dropsync recorded (or found already recorded).
 type Fulfillment struct {
+	// ID is the first fulfillment, IDs all of them: a parcel whose lines sit at several
+	// storefront locations becomes one fulfillment per location.
 	ID             int64
+	IDs            []int64
 	TrackingNumber string
 	// Existing is set when the fulfillment was already there, so nothing was created.
 	Existing bool

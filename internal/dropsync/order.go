@@ -78,7 +78,7 @@ type Order struct {
 type Event struct {
 	At     time.Time `json:"at"`
 	Event  string    `json:"event"`
-	Detail string    `json:"detail,omitempty"`
+	Detail string    `json:"detail"`
 }
 
 // maxTimeline bounds an order's timeline; the oldest entries after the first go first.
@@ -395,9 +395,12 @@ type Shipment struct {
 	Pushed bool `json:"pushed"`
 	// PushAttempts counts storefront calls begun for this parcel; after the first, a retry
 	// checks the storefront before creating, since the last call may have succeeded.
-	PushAttempts  int        `json:"push_attempts,omitempty"`
-	FulfillmentID int64      `json:"fulfillment_id,omitempty"`
-	PushedAt      *time.Time `json:"pushed_at,omitempty"`
+	PushAttempts  int   `json:"push_attempts,omitempty"`
+	FulfillmentID int64 `json:"fulfillment_id,omitempty"`
+	// FulfillmentIDs are all the storefront fulfillments of the parcel (one per location its
+	// lines sit at); FulfillmentID is the first.
+	FulfillmentIDs []int64    `json:"fulfillment_ids,omitempty"`
+	PushedAt       *time.Time `json:"pushed_at,omitempty"`
 	// PushedTracking is the tracking number the storefront fulfillment carries; when the
 	// supplier corrects a parcel's tracking it differs until the update is pushed.
 	PushedTracking string `json:"pushed_tracking,omitempty"`

@@ -84,7 +84,7 @@ type ShipmentView struct {
 func NewOrderView(o dropsync.Order) OrderView {
 	v := OrderView{ID: o.ID, Shop: o.Shop, Name: o.Name, State: o.State, HoldReason: o.HoldReason,
 		Holds: o.Holds, CancelNotice: o.CancelNotice, Notices: o.Notices, InvoiceError: o.InvoiceError, FinancialState: o.FinancialStatus, Currency: o.Currency,
-		TotalPrice: o.TotalPrice.StringFixed(2), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		TotalPrice: o.TotalPrice.String(), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 		PurchaseOrders: []POView{}, Timeline: o.Timeline}
 	if v.Holds == nil {
 		v.Holds = []dropsync.Hold{}
