@@ -1,61 +1,15 @@
 package jobs_test
 
 import (
-	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
-	"github.com/rs/zerolog"
 
 	"github.com/dropsync/dropsync/internal/dropsync"
-	"github.com/dropsync/dropsync/internal/redistest"
 	"github.com/dropsync/dropsync/jobs"
 )
-
-// Three schedulers (three `work` processes) over several periods enqueue each period's task
-// once between them.
-func TestSchedulersEnqueueEachPeriodOnce(t *testing.T) {
-	opt, err := redis.ParseURL(redistest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
-	client := asynq.NewClientFromRedisClient(rdb)
-	var mu sync.Mutex
-	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	periodic := []jobs.Periodic{{Name: "poll acme", Interval: 10 * time.Second,
-		Make: func(p int64) (*asynq.Task, error) { return jobs.NewSupplierPollTask("acme", p) }}}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for range 3 {
-		s := jobs.NewScheduler(client, periodic, clock, zerolog.Nop())
-		wg.Add(1)
-		go func() { defer wg.Done(); s.Run(ctx) }()
-	}
-	for range 4 { // four periods
-		time.Sleep(1500 * time.Millisecond)
-		mu.Lock()
-		now = now.Add(10 * time.Second)
-		mu.Unlock()
-	}
-	time.Sleep(1500 * time.Millisecond)
-	cancel()
-	wg.Wait()
-	insp := asynq.NewInspectorFromRedisClient(rdb)
-	tasks, err := insp.ListPendingTasks(jobs.QueueMaintenance)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := len(tasks), 5; got != want {
-		t.Fatalf("%d poll tasks for 5 periods from 3 schedulers, want %d", got, want)
-	}
-}
 
 func TestRetryPolicy(t *testing.T) {
 	limited := &dropsync.Error{Code: dropsync.ERATELIMITED, RetryAfter: 4 * time.Second}
@@ -83,5 +37,46 @@ func TestRetryPolicy(t *testing.T) {
 	}
 	if jobs.IsFailure(errors.New("x")) != true {
 		t.Fatal("an ordinary error must count as a failure")
+	}
+}
+
+// A dependency that stays down is retried later and later, up to a cap. The delays are
+// jittered, so each retry count is sampled many times and compared by its extremes.
+func TestRetryBackoffGrowsAndIsCapped(t *testing.T) {
+	const ceiling = 15 * time.Minute
+	down := dropsync.Errorf(dropsync.EUNAVAILABLE, "502")
+	sample := func(n int) (lo, hi time.Duration) {
+		lo = time.Duration(1<<63 - 1)
+		for range 500 {
+			d := jobs.RetryDelay(n, down, nil)
+			lo, hi = min(lo, d), max(hi, d)
+		}
+		return lo, hi
+	}
+	lo0, hi0 := sample(0)
+	lo4, hi4 := sample(4)
+	lo10, hi10 := sample(10)
+	lo20, hi20 := sample(20)
+	t.Logf("retry 0: %s–%s, 4: %s–%s, 10: %s–%s, 20: %s–%s", lo0, hi0, lo4, hi4, lo10, hi10, lo20, hi20)
+	if lo0 <= 0 || hi0 > 2*time.Second {
+		t.Errorf("first retry after %s–%s, want a prompt retry within 2s but not at once", lo0, hi0)
+	}
+	if hi0 >= lo4 || hi4 >= lo10 {
+		t.Errorf("delays do not grow with the retry count: 0: ≤%s, 4: %s–%s, 10: ≥%s", hi0, lo4, hi4, lo10)
+	}
+	for _, r := range []struct {
+		n      int
+		lo, hi time.Duration
+	}{{10, lo10, hi10}, {20, lo20, hi20}} {
+		if r.hi > ceiling {
+			t.Errorf("retry %d: delay up to %s, want at most %s", r.n, r.hi, ceiling)
+		}
+		// Capped, not reset: a long outage keeps being retried at the cap's scale.
+		if r.lo < ceiling/2 {
+			t.Errorf("retry %d: delay down to %s, want at least %s once capped", r.n, r.lo, ceiling/2)
+		}
+	}
+	if lo20 == hi20 {
+		t.Errorf("retry 20: every delay is %s; want jitter so that retries of many tasks spread out", lo20)
 	}
 }

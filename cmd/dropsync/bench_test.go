@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -39,6 +40,8 @@ func TestBenchPrintsFiguresWithBaselines(t *testing.T) {
 		{"Shopify calls per order", `Shopify Admin API \(target ≤ 3\)\s+(\S+)`, "3.00"},
 		{"fulfillment creates per order", `POST fulfillments\.json\s+(\S+)`, "1.00"},
 		{"supplier orders placed per order", `place_order\s+(\S+)`, "1.00"},
+		// Counted by asynq, not derived: the chain runs exactly its steps.
+		{"tasks per order of the no-op chain", `per order: chain (\S+),`, "6.00"},
 	} {
 		m := regexp.MustCompile(tc.line).FindStringSubmatch(got)
 		if m == nil {
@@ -48,6 +51,13 @@ func TestBenchPrintsFiguresWithBaselines(t *testing.T) {
 		if m[1] != tc.want {
 			t.Errorf("%s: got %s, want %s", tc.name, m[1], tc.want)
 		}
+	}
+	// dropsync runs at least the chain's steps; more when a step is retried or periodic work
+	// ran during the round.
+	if m := regexp.MustCompile(`, dropsync (\S+) \(the pipeline's`).FindStringSubmatch(got); m == nil {
+		t.Errorf("no measured tasks per order for dropsync")
+	} else if v, err := strconv.ParseFloat(m[1], 64); err != nil || v < 6 {
+		t.Errorf("dropsync ran %s tasks per order, want at least 6", m[1])
 	}
 	if n := dbSize(t, url); n != 0 {
 		t.Errorf("the bench left %d keys in its database, want it flushed", n)

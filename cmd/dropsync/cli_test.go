@@ -28,8 +28,10 @@ func TestSupplierPollFindsParcelsWithoutWebhooks(t *testing.T) {
 	const id = 9201
 	w.addOrder(simpleOrder(id), "orders/create")
 	w.waitState(id, "forwarded")
+	// Ship would have delivered an event before returning; with none sent, nothing is queued
+	// that could move the order, and whatever was queued before has run once dropsync is idle.
 	must(t, w.acme.Ship(dropsync.POID(testShop, id, "acme")))
-	time.Sleep(200 * time.Millisecond)
+	w.waitIdle()
 	if v := w.order(id); v.State != "forwarded" {
 		t.Fatalf("state %s before any poll, want forwarded", v.State)
 	}
@@ -246,8 +248,9 @@ func TestSweepDeletesExpiredOrders(t *testing.T) {
 		t.Fatalf("the deleted order's invoice is gone: %d", st)
 	}
 	// An update of the deleted order does not bring it back (nor forward it again).
-	w.deliver("orders/updated", w.shopify.OrderJSON(old), "")
-	time.Sleep(300 * time.Millisecond)
+	w.deliver("orders/updated", w.shopify.OrderJSON(old), "wh-after-sweep")
+	w.waitDelivered("wh-after-sweep")
+	w.waitIdle()
 	if st := w.api("GET", fmt.Sprintf("/api/v1/shops/%s/orders/%d", testShop, old), nil, nil); st != 404 {
 		t.Fatalf("an update brought the deleted order back: %d", st)
 	}

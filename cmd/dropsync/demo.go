@@ -73,6 +73,7 @@ const (
 type demoFlags struct {
 	rate        float64
 	duration    time.Duration
+	orders      int
 	addr        string
 	config      string
 	redis       string
@@ -80,17 +81,19 @@ type demoFlags struct {
 	shopifyRate int
 }
 
-// cmdDemo runs a whole simulated store through the real pipeline until ctx ends (Ctrl-C) or
-// --duration has passed: an embedded Redis unless a reachable one is given, a fake Shopify
-// shop and two fake suppliers, a stream of orders, and a progress line every two seconds.
-// It stops the order stream first, then dropsync (gracefully), then the fakes, and prints a
-// summary.
+// cmdDemo runs a whole simulated store through the real pipeline until ctx ends (Ctrl-C),
+// --duration has passed or, with --orders, that many orders have been placed and each has
+// come to an end: an embedded Redis unless a reachable one is given, a fake Shopify shop and
+// two fake suppliers, a stream of orders, and a progress line every two seconds. It stops the
+// order stream first, then dropsync (gracefully), then the fakes, and prints a summary.
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f demoFlags
 	fs.Float64Var(&f.rate, "rate", 2, "orders per second the simulated store receives")
 	fs.DurationVar(&f.duration, "duration", 0, "stop after this long, e.g. 20s (0: run until Ctrl-C)")
+	fs.IntVar(&f.orders, "orders", 0,
+		"place this many orders, then stop once each is fulfilled, cancelled or failed (0: stream until --duration or Ctrl-C)")
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "dropsync's listen address: webhooks, admin API, dashboard")
 	fs.StringVar(&f.config, "config", "", "use the redis.url of this dropsync config instead of an embedded Redis")
 	fs.StringVar(&f.redis, "redis", "", "use the Redis at this redis:// URL instead of an embedded one")
@@ -107,6 +110,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError{"--rate must be more than 0 and at most 2000 orders per second"}
 	case f.duration < 0:
 		return usageError{"--duration must not be negative"}
+	case f.orders < 0:
+		return usageError{"--orders must not be negative"}
 	case f.shopifyRate < 1:
 		return usageError{"--shopify-rate must be at least 1"}
 	}
@@ -151,7 +156,7 @@ type demo struct {
 
 	created      atomic.Int64
 	unpaid       atomic.Int64
-	paid         atomic.Int64
+	unpaidIDs    []int64 // the orders placed unpaid; only the order stream appends, before run reads them
 	faults       atomic.Int64
 	refusedHooks atomic.Int64 // webhooks dropsync did not accept or that did not arrive
 }
@@ -423,7 +428,12 @@ func (d *demo) header() {
 	p("             each ships %s–%s after accepting; about a third of multi-item orders in several parcels\n",
 		demoShipAfter, demoShipAfter+demoShipJitter)
 	until := "until Ctrl-C"
-	if d.f.duration > 0 {
+	switch {
+	case d.f.orders > 0 && d.f.duration > 0:
+		until = fmt.Sprintf("until %d are placed and done (at most %s)", d.f.orders, d.f.duration)
+	case d.f.orders > 0:
+		until = fmt.Sprintf("until %d are placed and done", d.f.orders)
+	case d.f.duration > 0:
 		until = "for " + d.f.duration.String()
 	}
 	p("  Orders     %g per second %s (seed %d); simulated trouble:\n", d.f.rate, until, d.f.seed)
@@ -455,11 +465,19 @@ func (d *demo) run(ctx context.Context) error {
 	}()
 
 	var gen sync.WaitGroup // the order stream and its delayed payments
+	streamed := make(chan struct{})
+	var streamedFor time.Duration // set before streamed is closed
 	gen.Add(1)
 	go func() {
 		defer gen.Done()
+		defer close(streamed)
 		d.generate(runCtx, &gen)
+		streamedFor = time.Since(start)
 	}()
+	done := make(chan struct{}) // with --orders: every order placed has come to an end
+	if d.f.orders > 0 {
+		go d.waitDone(runCtx, streamed, done)
+	}
 	progressCtx, stopProgress := context.WithCancel(context.WithoutCancel(ctx))
 	progressDone := make(chan struct{})
 	go func() {
@@ -470,12 +488,15 @@ func (d *demo) run(ctx context.Context) error {
 	var runErr error
 	select {
 	case <-runCtx.Done():
+	case <-done:
+		d.out.printf("\nall %d orders are fulfilled, cancelled or failed\n", d.created.Load())
 	case runErr = <-d.main.Errors():
 		d.out.printf("dropsync stopped on its own: %v\n", runErr)
 	}
 	stopRun()
 	gen.Wait()
-	elapsed := time.Since(start)
+	<-streamed
+	ran := time.Since(start)
 	d.out.printf("\nstopping: no new orders; dropsync finishes its running tasks…\n")
 	err := d.main.Close()
 	d.main = nil
@@ -483,13 +504,75 @@ func (d *demo) run(ctx context.Context) error {
 	<-progressDone
 	// The fakes' own state is read after dropsync has finished with them.
 	final, ferr := d.store.CountByState(context.WithoutCancel(ctx), d.shop)
+	var released int
+	if ferr == nil {
+		released, ferr = d.releasedAfterHold(context.WithoutCancel(ctx))
+	}
 	d.stopFakes()
 	d.fakesDone.Wait()
 	if ferr != nil {
 		return errors.Join(runErr, err, fmt.Errorf("read the final counts: %w", ferr))
 	}
-	d.summary(final, elapsed, time.Since(start))
+	d.summary(final, released, streamedFor, ran, time.Since(start))
 	return errors.Join(runErr, err)
+}
+
+// waitDone closes done once the order stream has ended and every order it placed is in a
+// final state; an order whose webhook never reached dropsync keeps it waiting, as does a held
+// order never paid, until ctx ends (--duration or Ctrl-C).
+func (d *demo) waitDone(ctx context.Context, streamed <-chan struct{}, done chan<- struct{}) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-streamed:
+	}
+	// The states in which an order needs nothing more from the simulation.
+	finalStates := []dropsync.OrderState{dropsync.StateFulfilled, dropsync.StateCancelled, dropsync.StateIgnored, dropsync.StateFailed}
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if counts, err := d.store.CountByState(ctx, d.shop); err == nil {
+			var final int64
+			for _, st := range finalStates {
+				final += counts[st]
+			}
+			if final >= d.created.Load() {
+				close(done)
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// releasedAfterHold counts the orders placed unpaid that dropsync held and later verified
+// again and forwarded: the releases, read from the orders' timelines. (Counting orders/paid
+// deliveries would count payments, whether or not they released anything.)
+func (d *demo) releasedAfterHold(ctx context.Context) (int, error) {
+	n := 0
+	for _, id := range d.unpaidIDs {
+		o, err := d.store.Order(ctx, d.shop, id)
+		if dropsync.ErrorCode(err) == dropsync.ENOTFOUND {
+			continue // its webhook never reached dropsync
+		}
+		if err != nil {
+			return 0, fmt.Errorf("read order %d: %w", id, err)
+		}
+		held := false
+		for _, e := range o.Timeline {
+			if e.Event == string(dropsync.StateHeld) {
+				held = true
+			} else if held && e.Event == "verified" { // verify moves an order to forwarding
+				n++
+				break
+			}
+		}
+	}
+	return n, nil
 }
 
 // generate places orders at the simulated shop and delivers them to dropsync at --rate.
@@ -500,7 +583,7 @@ func (d *demo) generate(ctx context.Context, wg *sync.WaitGroup) {
 	next := time.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	for n := 0; ; n++ {
+	for n := 0; d.f.orders == 0 || n < d.f.orders; n++ {
 		select {
 		case <-ctx.Done():
 			return
@@ -512,6 +595,7 @@ func (d *demo) generate(ctx context.Context, wg *sync.WaitGroup) {
 		d.shipper.track(plan)
 		if plan.unpaid {
 			d.unpaid.Add(1)
+			d.unpaidIDs = append(d.unpaidIDs, plan.id)
 			wait := demoPayAfter + time.Duration(rng.Int64N(int64(demoShipJitter)))
 			d.note("held", "held orders", "%s is placed unpaid: dropsync holds it; it gets paid in %s", plan.name, wait.Round(time.Second))
 			wg.Add(1)
@@ -559,7 +643,6 @@ func (d *demo) payLater(ctx context.Context, o demoOrder, wait time.Duration) {
 		}
 		return
 	}
-	d.paid.Add(1)
 	d.note("paid", "payments", "%s is paid: orders/paid webhook, dropsync verifies it again and forwards it", o.name)
 }
 
@@ -710,26 +793,46 @@ func clock(d time.Duration) string {
 	return fmt.Sprintf("%3d:%02d", s/60, s%60)
 }
 
-// summary prints what the run did; the rates are per second of streaming orders.
-func (d *demo) summary(final map[dropsync.OrderState]int64, elapsed, total time.Duration) {
+// summary prints what the run did. The order rate is per second of streaming orders; the
+// fulfilment rate per second of the whole run, which with --orders goes on until the last
+// order is done.
+func (d *demo) summary(final map[dropsync.OrderState]int64, released int, streamed, ran, total time.Duration) {
 	p := d.out.printf
 	created := d.created.Load()
-	secs := elapsed.Seconds()
+	fulfilled := final[dropsync.StateFulfilled]
 	inFlight := final[dropsync.StateReceived] + final[dropsync.StateForwarding] + final[dropsync.StateForwarded] +
 		final[dropsync.StatePartiallyShipped] + final[dropsync.StateShipped]
-	calls := d.shopify.CallCount("", "")
-	perOrder := 0.0
-	if created > 0 {
-		perOrder = float64(calls) / float64(created)
+	var stored int64
+	for _, n := range final {
+		stored += n
 	}
-	p("\ndropsync demo stopped after %s (orders streamed for %s)\n", total.Round(100*time.Millisecond), elapsed.Round(100*time.Millisecond))
-	p("  orders created     %6d   %.1f per second\n", created, float64(created)/secs)
+	calls := d.shopify.CallCount("", "")
+	// Per fulfilled order: a held or unfinished order has spent only part of its calls, so
+	// dividing by every order created would flatter the figure.
+	perOrder := "-"
+	if fulfilled > 0 {
+		perOrder = strconv.FormatFloat(float64(calls)/float64(fulfilled), 'f', 1, 64)
+	}
+	rate := func(n int64, over time.Duration) float64 {
+		if over <= 0 {
+			return 0
+		}
+		return float64(n) / over.Seconds()
+	}
+	p("\ndropsync demo stopped after %s (orders streamed for %s)\n", total.Round(100*time.Millisecond), streamed.Round(100*time.Millisecond))
+	p("  orders created     %6d   %.1f per second\n", created, rate(created, streamed))
 	p("  fulfilled          %6d   %.1f per second (tracking pushed to Shopify for every parcel)\n",
-		final[dropsync.StateFulfilled], float64(final[dropsync.StateFulfilled])/secs)
-	p("  held               %6d   (%d placed unpaid, %d released by their orders/paid webhook)\n",
-		final[dropsync.StateHeld], d.unpaid.Load(), d.paid.Load())
+		fulfilled, rate(fulfilled, ran))
+	p("  held               %6d   (%d placed unpaid, %d of them released after their orders/paid webhook)\n",
+		final[dropsync.StateHeld], d.unpaid.Load(), released)
 	p("  failed             %6d\n", final[dropsync.StateFailed])
 	p("  in flight          %6d   (received, forwarding, forwarded or shipping when the demo stopped)\n", inFlight)
+	if n := final[dropsync.StateCancelled] + final[dropsync.StateIgnored]; n > 0 {
+		p("  cancelled/ignored  %6d\n", n)
+	}
+	if n := created - stored; n > 0 {
+		p("  never received     %6d   (their orders/create webhook did not reach dropsync)\n", n)
+	}
 	var pos []string
 	for _, s := range d.suppliers {
 		pos = append(pos, fmt.Sprintf("%s %d", s.id, s.srv.Created()))
@@ -737,7 +840,8 @@ func (d *demo) summary(final map[dropsync.OrderState]int64, elapsed, total time.
 	p("  purchase orders    %s; %d parcels shipped; %d desk-lamp orders fell back to acme\n",
 		strings.Join(pos, ", "), d.shipper.parcels.Load(), d.shipper.fallbacks.Load())
 	p("  supplier errors    %6d   injected 500s, each retried by dropsync\n", d.faults.Load())
-	p("  Shopify API        %6d   calls, %.1f per order, %d answered 429\n", calls, perOrder, d.shopify.RateLimited())
+	p("  Shopify API        %6d   calls, %s per fulfilled order (unfinished orders' calls included), %d answered 429\n",
+		calls, perOrder, d.shopify.RateLimited())
 	if n := d.refusedHooks.Load(); n > 0 {
 		p("  webhooks refused   %6d   (see the log)\n", n)
 	}

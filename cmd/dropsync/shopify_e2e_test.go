@@ -27,6 +27,12 @@ func (w *world) poll(period int64) {
 	}
 }
 
+// waitPolled waits until the reconciliation of the period has run.
+func (w *world) waitPolled(period int64) {
+	w.t.Helper()
+	w.waitTask(jobs.QueueMaintenance, fmt.Sprintf("shoppoll:%s:%d", testShop, period))
+}
+
 func simpleOrder(id int64, opts ...shopifytest.OrderOption) shopifytest.Order {
 	opts = append([]shopifytest.OrderOption{shopifytest.WithLines(
 		shopifytest.LineSpec{SKU: "TSHIRT-RED-M", VariantID: 11, Quantity: 1, Price: d("19.90")},
@@ -52,8 +58,11 @@ func TestReconcilerCatchesDroppedWebhooks(t *testing.T) {
 		w.waitState(1000+i, "forwarded")
 	}
 	t.Logf("reconciliation caught %d missed orders %s after the poll", n/2, time.Since(start).Round(time.Millisecond))
+	// A third period finds nothing new: once its poll and whatever it enqueued have run, no
+	// order was placed twice.
 	w.poll(3)
-	time.Sleep(300 * time.Millisecond)
+	w.waitPolled(3)
+	w.waitIdle()
 	if got := w.acme.Created(); got != n {
 		t.Fatalf("acme created %d supplier orders, want exactly %d", got, n)
 	}
@@ -78,9 +87,11 @@ func TestOutOfOrderAndDuplicateEvents(t *testing.T) {
 	// The newer "paid" version arrives first, then the stale "pending" one, twice.
 	w.deliver("orders/paid", paidBody, "")
 	w.waitState(id, "forwarded")
-	w.deliver("orders/create", pendingBody, "")
-	w.deliver("orders/create", pendingBody, "")
-	time.Sleep(300 * time.Millisecond)
+	w.deliver("orders/create", pendingBody, "wh-stale-1")
+	w.deliver("orders/create", pendingBody, "wh-stale-2")
+	w.waitDelivered("wh-stale-1")
+	w.waitDelivered("wh-stale-2")
+	w.waitIdle()
 	v := w.order(id)
 	if v.State != "forwarded" || v.FinancialState != "paid" {
 		t.Fatalf("after a stale event: state %s financial %s, want forwarded/paid", v.State, v.FinancialState)
@@ -266,14 +277,27 @@ func TestAppUninstalledStopsWork(t *testing.T) {
 	const id = 6001
 	w.addOrder(simpleOrder(id), "orders/create")
 	w.waitState(id, "forwarded")
-	if st := w.deliver("app/uninstalled", []byte(`{"id":1,"name":"E2E","domain":"e2e-store.myshopify.com"}`), ""); st != 200 {
+	if st := w.deliver("app/uninstalled", []byte(`{"id":1,"name":"E2E","domain":"e2e-store.myshopify.com"}`), "wh-uninstall"); st != 200 {
 		t.Fatalf("uninstall webhook: %d", st)
 	}
-	time.Sleep(300 * time.Millisecond)
+	w.eventually("shop flagged uninstalled", func() bool {
+		v, err := w.main.Store.ShopFlag(context.Background(), testShop, jobs.FlagUninstalled)
+		return err == nil && v != ""
+	}, nil)
+	// Whatever the order's own steps still had queued has run before the count is taken.
+	w.waitDelivered("wh-uninstall")
+	w.waitIdle()
 	before := len(w.shopify.Calls())
-	must(t, w.acme.Ship(dropsync.POID(testShop, id, "acme")))
+	po := dropsync.POID(testShop, id, "acme")
+	tracked := w.trackingRuns(po)
+	// Ship returns once dropsync has taken the supplier's event, so its tracking task is
+	// queued by then; the task's push (the call that must not happen) is queued before the
+	// task completes, and waitIdle sees it through.
+	must(t, w.acme.Ship(po))
+	w.eventually("the parcel's tracking task run", func() bool { return w.trackingRuns(po) > tracked }, nil)
 	w.poll(1)
-	time.Sleep(800 * time.Millisecond)
+	w.waitPolled(1)
+	w.waitIdle()
 	if after := len(w.shopify.Calls()); after != before {
 		t.Fatalf("%d Shopify calls after app/uninstalled", after-before)
 	}

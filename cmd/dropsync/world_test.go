@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -23,6 +25,7 @@ import (
 	"github.com/dropsync/dropsync/internal/config"
 	"github.com/dropsync/dropsync/internal/httpapi"
 	"github.com/dropsync/dropsync/internal/redistest"
+	"github.com/dropsync/dropsync/jobs"
 )
 
 const (
@@ -241,6 +244,13 @@ func (w *world) deliver(topic string, body []byte, webhookID string) int {
 	return resp.StatusCode
 }
 
+// waitDelivered waits until dropsync has handled the Shopify webhook delivered with the id:
+// its ingest task has completed.
+func (w *world) waitDelivered(webhookID string) {
+	w.t.Helper()
+	w.waitTask(jobs.QueueIntake, "ingest:"+testShop+":wh:"+webhookID)
+}
+
 // api calls the admin API and decodes the JSON reply into out (when not nil).
 func (w *world) api(method, path string, body io.Reader, out any) int {
 	w.t.Helper()
@@ -297,6 +307,85 @@ func (w *world) eventually(what string, cond func() bool, last func() string) {
 		msg = last()
 	}
 	w.t.Fatalf("timed out waiting for %s; %s", what, msg)
+}
+
+// waitTask waits until dropsync has run the asynq task with the id in the queue: finished
+// tasks stay in the queue's completed set for their retention, so a task that ran before the
+// wait began is seen too. It is the barrier for "dropsync has handled this delivery", which
+// a sleep only guesses at.
+func (w *world) waitTask(queue, id string) {
+	w.t.Helper()
+	insp := asynq.NewInspectorFromRedisClient(w.main.Store.Client())
+	last := "not enqueued"
+	w.eventually(fmt.Sprintf("task %s in queue %s completed", id, queue), func() bool {
+		info, err := insp.GetTaskInfo(queue, id)
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		last = info.State.String()
+		if info.LastErr != "" {
+			last += " (last error: " + info.LastErr + ")"
+		}
+		if info.State == asynq.TaskStateArchived {
+			w.t.Fatalf("task %s in queue %s was archived: %s", id, queue, last)
+		}
+		return info.State == asynq.TaskStateCompleted
+	}, func() string { return "last seen " + last })
+}
+
+// waitIdle waits until no queue holds a task that is pending, running, scheduled or due for
+// a retry. Every task enqueues its follow-ups before it completes, so once what a test set
+// off (a delivery answered, a task completed) has been enqueued, an idle dropsync has
+// finished everything it led to.
+func (w *world) waitIdle() {
+	w.t.Helper()
+	insp := asynq.NewInspectorFromRedisClient(w.main.Store.Client())
+	busy := ""
+	w.eventually("every queue idle", func() bool {
+		queues, err := insp.Queues()
+		if err != nil {
+			busy = err.Error()
+			return false
+		}
+		for _, q := range queues {
+			info, err := insp.GetQueueInfo(q)
+			if err != nil {
+				busy = err.Error()
+				return false
+			}
+			if n := info.Pending + info.Active + info.Scheduled + info.Retry; n > 0 {
+				busy = fmt.Sprintf("queue %s: %d pending, %d active, %d scheduled, %d retry",
+					q, info.Pending, info.Active, info.Scheduled, info.Retry)
+				return false
+			}
+		}
+		return true
+	}, func() string { return busy })
+}
+
+// trackingRuns counts the po:tracking tasks about the purchase order that have completed
+// (they keep no fixed id, since a supplier's events may repeat, so the queue's completed
+// tasks are read; they stay there for their one-minute retention).
+func (w *world) trackingRuns(poID string) int {
+	w.t.Helper()
+	insp := asynq.NewInspectorFromRedisClient(w.main.Store.Client())
+	tasks, err := insp.ListCompletedTasks(jobs.QueueTracking, asynq.PageSize(1000))
+	if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
+		w.t.Fatalf("list completed tracking tasks: %v", err)
+	}
+	n := 0
+	for _, ti := range tasks {
+		var pl jobs.TrackingPayload
+		if ti.Type != jobs.TypePOTracking || json.Unmarshal(ti.Payload, &pl) != nil {
+			continue
+		}
+		ev := pl.Event
+		if ev.Ref.ExternalID == poID || (ev.Order != nil && ev.Order.ExternalID == poID) {
+			n++
+		}
+	}
+	return n
 }
 
 var httpClient = &http.Client{Timeout: 10 * time.Second}

@@ -49,7 +49,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local size, rate, headroom, maxwait, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local reported = tonumber(redis.call('HGET', KEYS[1], 'size') or '0')
-if reported > 0 then size, rate = reported, math.max(1, reported / 20) end
+if reported > 0 and reported ~= size then size, rate = reported, math.max(1, reported / 20) end
 local level = tonumber(redis.call('HGET', KEYS[1], 'level') or '0')
 local at = tonumber(redis.call('HGET', KEYS[1], 'at') or now)
 level = math.max(0, level - (now - at) / 1000 * rate)
@@ -68,15 +68,15 @@ return math.ceil(wait)
 
 // observeScript raises the bucket to what Shopify reports (never lowers it: reservations
 // made by other processes are not in Shopify's count yet), and keeps the bucket size Shopify
-// reports, which wins over the configured one (a Plus shop left on the default 40, or a shop
-// configured above its plan). Shopify's REST buckets leak a twentieth of their size per
-// second (40 at 2/s, 400 at 20/s).
+// reports, which wins over the configured one when they differ (a Plus shop left on the
+// default 40, or a shop configured above its plan); such a bucket leaks as Shopify's REST
+// buckets do, a twentieth of their size per second (40 at 2/s, 400 at 20/s).
 var observeScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rate = tonumber(ARGV[2])
 local reported = tonumber(ARGV[3])
-if reported > 0 then rate = math.max(1, reported / 20) end
+if reported > 0 and reported ~= tonumber(ARGV[4]) then rate = math.max(1, reported / 20) end
 local size = reported
 if size <= 0 then size = tonumber(redis.call('HGET', KEYS[1], 'size') or ARGV[4]) end
 local level = tonumber(redis.call('HGET', KEYS[1], 'level') or '0')
