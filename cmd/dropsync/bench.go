@@ -358,7 +358,9 @@ func (b *bench) startStore(ctx context.Context, mode Mode) (*benchStore, error) 
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	st := &benchStore{base: "http://" + ln.Addr().String()}
-	st.shopify = shopifytest.NewServer(shopifytest.Options{Shop: benchShop, AccessToken: benchShopifyToken, Unlimited: true})
+	st.shopify = shopifytest.NewServer(shopifytest.Options{Shop: benchShop, AccessToken: benchShopifyToken,
+		// No limit, and a bucket that says so: dropsync's limiter believes the size Shopify reports.
+		Unlimited: true, BucketSize: 1_000_000})
 	st.acme = suppliertest.NewServer(suppliertest.Options{
 		Token: benchSupplierToken, Prefix: "ACME",
 		WebhookURL: st.base + "/webhooks/suppliers/" + benchSupplier, WebhookSecret: benchSupplierSecret,
