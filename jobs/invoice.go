@@ -125,6 +125,12 @@ func (p *Pipeline) issueCredit(ctx context.Context, o dropsync.Order, pl Invoice
 		}
 		var refund dropsync.Refund
 		if pl.Cancel {
+			// A cancellation reverses the sale only when nothing remains to be paid for it; a
+			// partial one (a fee kept, a shipped parcel paid for) is credited through its
+			// refunds, which document the money actually returned.
+			if !o.CurrentTotalPrice.IsZero() {
+				return nil
+			}
 			refund = invoice.CancellationRefund(inv, o.Sale, p.now())
 		} else {
 			found := false
@@ -141,12 +147,27 @@ func (p *Pipeline) issueCredit(ctx context.Context, o dropsync.Order, pl Invoice
 		if err != nil {
 			switch dropsync.ErrorReason(err) {
 			case invoice.ReasonNothingToCredit:
+				if !pl.Cancel && refund.Amount.IsPositive() {
+					// Money returned without lines or shipping (a goodwill refund): its credit
+					// note needs a person to say what it reduces.
+					return p.invoiceNotice(ctx, o, "credit_note_held", fmt.Sprintf(
+						"refund %d returns %s %s without refunded lines or shipping: issue its credit note by hand",
+						refund.ID, refund.Amount.StringFixed(invoice.Exponent(o.Currency)), o.Currency))
+				}
 				return nil
 			}
 			if dropsync.ErrorCode(err) == dropsync.EINVALID {
 				return p.invoiceNotice(ctx, o, "credit_note_held", fmt.Sprintf("credit note for refund %d not issued: %s", refund.ID, dropsync.ErrorMessage(err)))
 			}
 			return err
+		}
+		if !pl.Cancel && refund.Amount.IsPositive() && cn.Total.GreaterThan(refund.Amount) {
+			// The refunded lines are worth more than the money returned (a partial refund of
+			// an item): crediting them would reduce the sale by more than was given back.
+			return p.invoiceNotice(ctx, o, "credit_note_held", fmt.Sprintf(
+				"refund %d returns %s %s but its lines are worth %s: issue its credit note by hand",
+				refund.ID, refund.Amount.StringFixed(invoice.Exponent(o.Currency)), o.Currency,
+				cn.Total.StringFixed(invoice.Exponent(o.Currency))))
 		}
 		cn.Series = p.cfg.Invoices.CreditNoteSeries
 		issued, created, err := p.invoices.IssueCreditNote(ctx, cn)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/dropsync/dropsync/internal/dropsync"
 )
 
@@ -28,11 +30,21 @@ func TestRefundIssuesCreditNote(t *testing.T) {
 		}
 		return number != ""
 	}, nil)
+	// The money returned for one unit: its price, and its tax when prices exclude tax.
 	line := o.LineItems[0]
+	unitTax := decimal.Zero
+	for _, tl := range line.TaxLines {
+		unitTax = unitTax.Add(tl.Price.Decimal)
+	}
+	unitTax = unitTax.Div(decimal.NewFromInt(int64(line.Quantity))).Round(2)
+	amount := line.Price.Decimal
+	if !o.TaxesIncluded {
+		amount = amount.Add(unitTax)
+	}
 	refund := fmt.Sprintf(`{"id":77001,"order_id":%d,"created_at":"2026-11-28T12:00:00Z","note":"damaged",
-		"refund_line_items":[{"line_item_id":%d,"quantity":1,"subtotal":"%s","total_tax":"0.00"}],
+		"refund_line_items":[{"line_item_id":%d,"quantity":1,"subtotal":"%s","total_tax":"%s"}],
 		"transactions":[{"kind":"refund","status":"success","amount":"%s"}]}`, id, line.ID,
-		line.Price.StringFixed(2), line.Price.StringFixed(2))
+		line.Price.StringFixed(2), unitTax.StringFixed(2), amount.StringFixed(2))
 	for range 2 { // a redelivery of the refund changes nothing
 		if st := w.deliver("refunds/create", []byte(refund), "refund-wh-1"); st != 200 {
 			t.Fatalf("refund webhook: %d", st)
@@ -74,5 +86,39 @@ func TestRefundIssuesCreditNote(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), number) || !strings.Contains(out.String(), cn.Number) {
 		t.Fatalf("export:\n%s\nwant %s and %s", out.String(), number, cn.Number)
+	}
+}
+
+// A refund that returns less money than its lines are worth is not credited automatically:
+// the credit note would reduce the sale by more than was given back. It is surfaced instead.
+func TestPartialMoneyRefundIsSurfaced(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	const id = 9151
+	o := simpleOrder(id)
+	w.addOrder(o, "orders/create")
+	w.waitState(id, "forwarded")
+	must(t, w.acme.Ship(dropsync.POID(testShop, id, "acme")))
+	w.waitState(id, "fulfilled")
+	w.eventually("invoice", func() bool { return w.order(id).InvoiceNumber != nil }, nil)
+	refund := fmt.Sprintf(`{"id":77101,"order_id":%d,"created_at":"2026-11-28T12:00:00Z",
+		"refund_line_items":[{"line_item_id":%d,"quantity":1,"subtotal":"1.00","total_tax":"0.00"}],
+		"transactions":[{"kind":"refund","status":"success","amount":"1.00"}]}`, id, o.LineItems[0].ID)
+	w.deliver("refunds/create", []byte(refund), "")
+	var v = w.order(id)
+	w.eventually("credit note held", func() bool {
+		v = w.order(id)
+		for _, n := range v.Notices {
+			if n.Event == "credit_note_held" && strings.Contains(n.Detail, "77101") {
+				return true
+			}
+		}
+		return false
+	}, func() string { return fmt.Sprint(v.Notices) })
+	var inv struct {
+		CreditNotes []any `json:"credit_notes"`
+	}
+	w.api("GET", "/api/v1/invoices/"+*v.InvoiceNumber, nil, &inv)
+	if len(inv.CreditNotes) != 0 {
+		t.Fatalf("a credit note was issued for a refund worth less than its lines: %v", inv.CreditNotes)
 	}
 }
