@@ -148,16 +148,7 @@ func mergeTaxes(in []dropsync.TaxLine) []TaxLine {
 		if t.Price.IsZero() && t.Rate.IsZero() {
 			continue
 		}
-		i := 0
-		for ; i < len(out); i++ {
-			if out[i].Title == t.Title && out[i].Rate.Equal(t.Rate) {
-				break
-			}
-		}
-		if i == len(out) {
-			out = append(out, TaxLine{Title: t.Title, Rate: t.Rate})
-		}
-		out[i].Amount = out[i].Amount.Add(t.Price)
+		out = addTax(out, TaxLine{Title: t.Title, Rate: t.Rate, Amount: t.Price})
 	}
 	return out
 }
@@ -199,18 +190,20 @@ func creditedOf(inv Invoice) credited {
 func addTaxes(a, b []TaxLine) []TaxLine {
 	out := append([]TaxLine(nil), a...)
 	for _, t := range b {
-		i := 0
-		for ; i < len(out); i++ {
-			if out[i].Title == t.Title && out[i].Rate.Equal(t.Rate) {
-				break
-			}
-		}
-		if i == len(out) {
-			out = append(out, TaxLine{Title: t.Title, Rate: t.Rate})
-		}
-		out[i].Amount = out[i].Amount.Add(t.Amount)
+		out = addTax(out, t)
 	}
 	return out
+}
+
+// addTax adds t's amount to the entry of its title and rate, appended when there is none.
+func addTax(out []TaxLine, t TaxLine) []TaxLine {
+	for i := range out {
+		if out[i].Title == t.Title && out[i].Rate.Equal(t.Rate) {
+			out[i].Amount = out[i].Amount.Add(t.Amount)
+			return out
+		}
+	}
+	return append(out, t)
 }
 
 // remainingTaxes is each of the original taxes less what was credited of it.
